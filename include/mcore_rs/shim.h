@@ -38,8 +38,9 @@ int mcore_ipm_set_enabled(const struct device *ipmdev, int enable);
 uintptr_t mcore_rpmsg_shm_addr(void);
 /** DT_REG_SIZE(DT_CHOSEN(zephyr_ipc_shm)) in bytes. */
 size_t mcore_rpmsg_shm_size(void);
-/** CONFIG_OPENAMP_RSC_TABLE_IPM_TX_ID: the vring index the host kicks us with. */
-uint32_t mcore_rpmsg_vring_rx_notify_id(void);
+/** Device (physical) address of the first byte of the shared memory: the `phys-base`
+ *  property where the node has one (native_sim), else its address (identity, i.MX). */
+uintptr_t mcore_rpmsg_shm_phys(void);
 
 /* ---- I2C (zephyr/drivers/i2c.h), src/shim/mcore_i2c_shim.c ---- */
 

@@ -31,7 +31,8 @@ size_t mcore_rpmsg_shm_size(void)
 	return DT_REG_SIZE(DT_CHOSEN(zephyr_ipc_shm));
 }
 
-uint32_t mcore_rpmsg_vring_rx_notify_id(void)
+uintptr_t mcore_rpmsg_shm_phys(void)
 {
-	return CONFIG_OPENAMP_RSC_TABLE_IPM_TX_ID;
+	/* native_sim (mcore-rs,native-sim-shm): device addresses are offsets; i.MX: identity. */
+	return DT_PROP_OR(DT_CHOSEN(zephyr_ipc_shm), phys_base, DT_REG_ADDR(DT_CHOSEN(zephyr_ipc_shm)));
 }

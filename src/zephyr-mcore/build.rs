@@ -9,11 +9,18 @@ use std::path::PathBuf;
 
 fn main() {
     zephyr_build::export_bool_kconfig();
-    for cfg in ["CONFIG_RUST_RPMSG", "CONFIG_RUST_IPM", "CONFIG_RUST_I2C", "CONFIG_IPM", "CONFIG_I2C"] {
+    for cfg in [
+        "CONFIG_RUST_RPMSG",
+        "CONFIG_RUST_IPM",
+        "CONFIG_RUST_I2C",
+        "CONFIG_IPM",
+        "CONFIG_I2C",
+    ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
 
-    let header = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../include/mcore_rs/bindings.h");
+    let header =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../include/mcore_rs/bindings.h");
     println!("cargo:rerun-if-changed={}", header.display());
     println!("cargo:rerun-if-changed=../../include/mcore_rs/shim.h");
 

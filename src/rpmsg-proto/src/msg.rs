@@ -29,7 +29,9 @@ pub const RPMSG_NS_ADDR: u32 = 53;
 pub const RPMSG_ADDR_ANY: u32 = 0xFFFF_FFFF;
 
 /// The header in front of every RPMsg payload (Linux `struct rpmsg_hdr`), 16 bytes, little-endian.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct RpmsgHeader {
     /// Source endpoint address.
@@ -47,7 +49,13 @@ pub struct RpmsgHeader {
 impl RpmsgHeader {
     /// A header for `len` payload bytes from `src` to `dst`.
     pub fn new(src: u32, dst: u32, len: u16) -> Self {
-        Self { src: src.into(), dst: dst.into(), reserved: 0.into(), len: len.into(), flags: 0.into() }
+        Self {
+            src: src.into(),
+            dst: dst.into(),
+            reserved: 0.into(),
+            len: len.into(),
+            flags: 0.into(),
+        }
     }
 }
 
@@ -62,7 +70,11 @@ pub struct PayloadTooLarge {
 
 impl fmt::Display for PayloadTooLarge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RPMsg payload of {} bytes exceeds the maximum of {} bytes", self.len, self.max)
+        write!(
+            f,
+            "RPMsg payload of {} bytes exceeds the maximum of {} bytes",
+            self.len, self.max
+        )
     }
 }
 
@@ -95,7 +107,9 @@ pub enum NsFlags {
 
 /// A name-service announcement (Linux `struct rpmsg_ns_msg`), 40 bytes, sent to
 /// [`RPMSG_NS_ADDR`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct NsMessage {
     /// Service name, NUL-padded to 32 bytes.
@@ -145,7 +159,11 @@ impl NsMessage {
             NsFlags::Create => 0,
             NsFlags::Destroy => 1,
         };
-        Ok(Self { name: buf, addr: addr.into(), flags: U32::new(flags) })
+        Ok(Self {
+            name: buf,
+            addr: addr.into(),
+            flags: U32::new(flags),
+        })
     }
 
     /// Parses and checks a received name-service payload.
@@ -155,7 +173,11 @@ impl NsMessage {
     pub fn parse(payload: &[u8]) -> Result<(&str, u32, NsFlags), NsError> {
         let (msg, _) =
             NsMessage::ref_from_prefix(payload).map_err(|_| NsError::Truncated(payload.len()))?;
-        let end = msg.name.iter().position(|&b| b == 0).ok_or(NsError::BadName)?;
+        let end = msg
+            .name
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or(NsError::BadName)?;
         if end == 0 {
             return Err(NsError::BadName);
         }
@@ -177,7 +199,10 @@ mod tests {
     fn header_is_16_bytes_little_endian() {
         let h = RpmsgHeader::new(0x400, 53, 40);
         assert_eq!(RPMSG_HEADER_SIZE, 16);
-        assert_eq!(h.as_bytes(), &[0, 4, 0, 0, 53, 0, 0, 0, 0, 0, 0, 0, 40, 0, 0, 0]);
+        assert_eq!(
+            h.as_bytes(),
+            &[0, 4, 0, 0, 53, 0, 0, 0, 0, 0, 0, 0, 40, 0, 0, 0]
+        );
         assert_eq!(MAX_PAYLOAD, 496);
     }
 
@@ -185,27 +210,40 @@ mod tests {
     fn payload_limit_is_inclusive() {
         assert_eq!(check_payload(496, MAX_PAYLOAD), Ok(()));
         assert_eq!(check_payload(0, MAX_PAYLOAD), Ok(()));
-        assert_eq!(check_payload(497, MAX_PAYLOAD), Err(PayloadTooLarge { len: 497, max: 496 }));
+        assert_eq!(
+            check_payload(497, MAX_PAYLOAD),
+            Err(PayloadTooLarge { len: 497, max: 496 })
+        );
     }
 
     #[test]
     fn ns_round_trip() {
         let m = NsMessage::new("rpmsg-tty", 0x401, NsFlags::Create).unwrap();
         assert_eq!(core::mem::size_of::<NsMessage>(), 40);
-        assert_eq!(NsMessage::parse(m.as_bytes()), Ok(("rpmsg-tty", 0x401, NsFlags::Create)));
+        assert_eq!(
+            NsMessage::parse(m.as_bytes()),
+            Ok(("rpmsg-tty", 0x401, NsFlags::Create))
+        );
     }
 
     #[test]
     fn ns_rejects_malformed() {
         assert_eq!(NsMessage::parse(&[0u8; 39]), Err(NsError::Truncated(39)));
         let mut raw = [b'a'; 40];
-        assert_eq!(NsMessage::parse(&raw), Err(NsError::BadName), "unterminated name");
+        assert_eq!(
+            NsMessage::parse(&raw),
+            Err(NsError::BadName),
+            "unterminated name"
+        );
         raw[..32].fill(0);
         assert_eq!(NsMessage::parse(&raw), Err(NsError::BadName), "empty name");
         let mut m = NsMessage::new("x", 1, NsFlags::Destroy).unwrap();
         assert_eq!(NsMessage::parse(m.as_bytes()).unwrap().2, NsFlags::Destroy);
         m.flags = 7.into();
         assert_eq!(NsMessage::parse(m.as_bytes()), Err(NsError::BadFlags(7)));
-        assert_eq!(NsMessage::new(&"n".repeat(32), 1, NsFlags::Create), Err(NsError::BadName));
+        assert_eq!(
+            NsMessage::new(&"n".repeat(32), 1, NsFlags::Create),
+            Err(NsError::BadName)
+        );
     }
 }

@@ -88,7 +88,9 @@ pub struct FwRscVdev {
 }
 
 /// `struct fw_rsc_vdev_vring`: 20 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct FwRscVdevVring {
     /// Device address of the vring; [`FW_RSC_ADDR_ANY`] until the host allocates it.
@@ -154,17 +156,27 @@ impl fmt::Display for RscError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             RscError::Truncated { need, have } => {
-                write!(f, "resource table incomplete: {have} bytes, header and offsets need {need}")
+                write!(
+                    f,
+                    "resource table incomplete: {have} bytes, header and offsets need {need}"
+                )
             }
             RscError::BadVersion(v) => write!(f, "unsupported resource table version {v} (need 1)"),
             RscError::ReservedNonZero => f.write_str("resource table has non zero reserved bytes"),
             RscError::BadOffset { index, offset } => {
-                write!(f, "resource entry {index} at offset {offset} is outside the table")
+                write!(
+                    f,
+                    "resource entry {index} at offset {offset} is outside the table"
+                )
             }
             RscError::VdevTruncated => f.write_str("vdev resource is truncated"),
-            RscError::VdevReservedNonZero => f.write_str("vdev resource has non zero reserved bytes"),
+            RscError::VdevReservedNonZero => {
+                f.write_str("vdev resource has non zero reserved bytes")
+            }
             RscError::NoRpmsgVdev => f.write_str("no VIRTIO_ID_RPMSG vdev in the resource table"),
-            RscError::NoNameService => f.write_str("RPMsg vdev lacks the VIRTIO_RPMSG_F_NS feature"),
+            RscError::NoNameService => {
+                f.write_str("RPMsg vdev lacks the VIRTIO_RPMSG_F_NS feature")
+            }
             RscError::VringCount(n) => write!(f, "RPMsg vdev has {n} vrings, need 2"),
             RscError::BadVringNum { index, num } => {
                 write!(f, "vring {index}: num {num} is not a power of two > 0")
@@ -193,7 +205,9 @@ pub struct RpmsgVdev {
 impl RpmsgVdev {
     /// Byte offset of vring `i` (0 or 1) from the table start.
     pub fn vring_offset(&self, i: usize) -> usize {
-        self.vdev_offset + core::mem::size_of::<FwRscVdev>() + i * core::mem::size_of::<FwRscVdevVring>()
+        self.vdev_offset
+            + core::mem::size_of::<FwRscVdev>()
+            + i * core::mem::size_of::<FwRscVdevVring>()
     }
 
     /// Finds and checks the RPMsg vdev of the resource table in `table` (bytes from the start of
@@ -202,8 +216,10 @@ impl RpmsgVdev {
     /// # Errors
     /// The first [`RscError`] Linux remoteproc or virtio_rpmsg_bus would stop at.
     pub fn find(table: &[u8]) -> Result<Self, RscError> {
-        let (hdr, rest) = TableHeader::ref_from_prefix(table)
-            .map_err(|_| RscError::Truncated { need: 16, have: table.len() })?;
+        let (hdr, rest) = TableHeader::ref_from_prefix(table).map_err(|_| RscError::Truncated {
+            need: 16,
+            have: table.len(),
+        })?;
         if hdr.ver.get() != 1 {
             return Err(RscError::BadVersion(hdr.ver.get()));
         }
@@ -213,7 +229,10 @@ impl RpmsgVdev {
         let num = hdr.num.get() as usize;
         let need = 16usize.saturating_add(num.saturating_mul(4));
         let offsets = <[U32]>::ref_from_prefix_with_elems(rest, num)
-            .map_err(|_| RscError::Truncated { need, have: table.len() })?
+            .map_err(|_| RscError::Truncated {
+                need,
+                have: table.len(),
+            })?
             .0;
         let mut found = None;
         for (index, off) in offsets.iter().enumerate() {
@@ -222,7 +241,9 @@ impl RpmsgVdev {
             if o.checked_add(4).is_none_or(|end| end > table.len()) {
                 return Err(RscError::BadOffset { index, offset });
             }
-            let rtype = U32::read_from_bytes(&table[o..o + 4]).expect("4 bytes").get();
+            let rtype = U32::read_from_bytes(&table[o..o + 4])
+                .expect("4 bytes")
+                .get();
             if rtype != RSC_VDEV {
                 continue; // carveouts, trace, vendor entries: not ours to judge
             }
@@ -258,7 +279,11 @@ impl RpmsgVdev {
                 return Err(RscError::BadVringAlign { index, align });
             }
         }
-        Ok(Self { vdev_offset, dfeatures: vdev.dfeatures.get(), vrings: [vr[0], vr[1]] })
+        Ok(Self {
+            vdev_offset,
+            dfeatures: vdev.dfeatures.get(),
+            vrings: [vr[0], vr[1]],
+        })
     }
 }
 
@@ -269,7 +294,11 @@ impl RpmsgVdev {
 /// Used by tests on both sides and by the host's simulated firmware.
 pub fn zephyr_table(num: u32) -> [u8; 88] {
     let mut t = [0u8; 88];
-    let hdr = TableHeader { ver: 1.into(), num: 1.into(), reserved: [0.into(); 2] };
+    let hdr = TableHeader {
+        ver: 1.into(),
+        num: 1.into(),
+        reserved: [0.into(); 2],
+    };
     t[..16].copy_from_slice(hdr.as_bytes());
     t[16..20].copy_from_slice(&20u32.to_le_bytes());
     let vdev = FwRscVdev {
@@ -326,19 +355,60 @@ mod tests {
         };
         assert_eq!(case(&|t| put(t, 0, 2)), Err(RscError::BadVersion(2)));
         assert_eq!(case(&|t| put(t, 8, 1)), Err(RscError::ReservedNonZero));
-        assert_eq!(case(&|t| put(t, 4, 1000)), Err(RscError::Truncated { need: 4016, have: 88 }));
-        assert_eq!(case(&|t| put(t, 16, 86)), Err(RscError::BadOffset { index: 0, offset: 86 }));
-        assert_eq!(case(&|t| put(t, 16, u32::MAX)), Err(RscError::BadOffset { index: 0, offset: u32::MAX }));
-        assert_eq!(case(&|t| put(t, 20 + 20, 1)), Err(RscError::VdevTruncated), "config_len past end");
+        assert_eq!(
+            case(&|t| put(t, 4, 1000)),
+            Err(RscError::Truncated {
+                need: 4016,
+                have: 88
+            })
+        );
+        assert_eq!(
+            case(&|t| put(t, 16, 86)),
+            Err(RscError::BadOffset {
+                index: 0,
+                offset: 86
+            })
+        );
+        assert_eq!(
+            case(&|t| put(t, 16, u32::MAX)),
+            Err(RscError::BadOffset {
+                index: 0,
+                offset: u32::MAX
+            })
+        );
+        assert_eq!(
+            case(&|t| put(t, 20 + 20, 1)),
+            Err(RscError::VdevTruncated),
+            "config_len past end"
+        );
         assert_eq!(case(&|t| t[47] = 1), Err(RscError::VdevReservedNonZero));
         assert_eq!(case(&|t| put(t, 24, 5)), Err(RscError::NoRpmsgVdev));
         assert_eq!(case(&|t| put(t, 32, 0)), Err(RscError::NoNameService));
         assert_eq!(case(&|t| t[45] = 1), Err(RscError::VringCount(1)));
-        assert_eq!(case(&|t| t[45] = 3), Err(RscError::VdevTruncated), "third vring past end");
-        assert_eq!(case(&|t| put(t, 56, 0)), Err(RscError::BadVringNum { index: 0, num: 0 }));
-        assert_eq!(case(&|t| put(t, 76, 12)), Err(RscError::BadVringNum { index: 1, num: 12 }));
-        assert_eq!(case(&|t| put(t, 52, 0)), Err(RscError::BadVringAlign { index: 0, align: 0 }));
-        assert_eq!(case(&|t| put(t, 72, 24)), Err(RscError::BadVringAlign { index: 1, align: 24 }));
+        assert_eq!(
+            case(&|t| t[45] = 3),
+            Err(RscError::VdevTruncated),
+            "third vring past end"
+        );
+        assert_eq!(
+            case(&|t| put(t, 56, 0)),
+            Err(RscError::BadVringNum { index: 0, num: 0 })
+        );
+        assert_eq!(
+            case(&|t| put(t, 76, 12)),
+            Err(RscError::BadVringNum { index: 1, num: 12 })
+        );
+        assert_eq!(
+            case(&|t| put(t, 52, 0)),
+            Err(RscError::BadVringAlign { index: 0, align: 0 })
+        );
+        assert_eq!(
+            case(&|t| put(t, 72, 24)),
+            Err(RscError::BadVringAlign {
+                index: 1,
+                align: 24
+            })
+        );
         assert!(RpmsgVdev::find(&good[..10]).is_err());
     }
 

@@ -102,18 +102,29 @@ impl Error {
 
     /// `Ok(value)` for a non-negative OpenAMP return, else the mapped error.
     pub(crate) fn check_rpmsg(code: i32) -> Result<i32> {
-        if code < 0 { Err(Self::from_rpmsg(code)) } else { Ok(code) }
+        if code < 0 {
+            Err(Self::from_rpmsg(code))
+        } else {
+            Ok(code)
+        }
     }
 
     /// `Ok(value)` for a non-negative Zephyr return, else the mapped error.
     pub(crate) fn check_errno(code: i32) -> Result<i32> {
-        if code < 0 { Err(Self::from_errno(code)) } else { Ok(code) }
+        if code < 0 {
+            Err(Self::from_errno(code))
+        } else {
+            Ok(code)
+        }
     }
 }
 
 impl From<rpmsg_proto::PayloadTooLarge> for Error {
     fn from(e: rpmsg_proto::PayloadTooLarge) -> Self {
-        Error::MessageTooLarge { len: e.len, max: e.max }
+        Error::MessageTooLarge {
+            len: e.len,
+            max: e.max,
+        }
     }
 }
 
@@ -121,7 +132,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::MessageTooLarge { len, max } => {
-                write!(f, "message of {len} bytes exceeds the maximum of {max} bytes")
+                write!(
+                    f,
+                    "message of {len} bytes exceeds the maximum of {max} bytes"
+                )
             }
             Error::InvalidId { id, max } => write!(f, "IPM id {id} above the maximum {max}"),
             Error::Errno(e) => write!(f, "Zephyr errno {e}"),

@@ -140,13 +140,20 @@ impl Ipm {
     pub fn send(&self, wait: bool, id: u32, data: &[u8]) -> Result<()> {
         let max = self.max_data_size();
         if data.len() > max {
-            return Err(Error::MessageTooLarge { len: data.len(), max });
+            return Err(Error::MessageTooLarge {
+                len: data.len(),
+                max,
+            });
         }
         let max_id = self.max_id();
         if id > max_id {
             return Err(Error::InvalidId { id, max: max_id });
         }
-        let ptr = if data.is_empty() { core::ptr::null() } else { data.as_ptr().cast() };
+        let ptr = if data.is_empty() {
+            core::ptr::null()
+        } else {
+            data.as_ptr().cast()
+        };
         // SAFETY: valid device; `ptr` is NULL or valid for `data.len()` bytes, which fits in
         // an i32 because it is at most max_data_size (an int).
         let rc = unsafe {
@@ -184,7 +191,11 @@ impl Ipm {
             };
             handler.on_receive(
                 id,
-                IpmData { ptr: data as *const u8, len, _life: core::marker::PhantomData },
+                IpmData {
+                    ptr: data as *const u8,
+                    len,
+                    _life: core::marker::PhantomData,
+                },
             );
         }
         // SAFETY: the handler outlives the registration ('static) and is Sync, as it runs in

@@ -107,6 +107,13 @@ static RPMSG: Rpmsg = Rpmsg {
     ns_bind: UnsafeCell::new(None),
 };
 
+/// Virtual address of device address `da` in the shared memory (`phys`..`phys + size` mapped
+/// at `virt`), or `None` outside it. Identity on i.MX; offsets on native_sim.
+fn shm_virt(da: usize, phys: usize, virt: usize, size: usize) -> Option<usize> {
+    let off = da.checked_sub(phys)?;
+    (off < size).then(|| virt + off)
+}
+
 /// IPM receive handler: a kick from the host. Counts it and wakes [`Rpmsg::poll`].
 struct KickHandler;
 
@@ -122,7 +129,9 @@ static KICK_HANDLER: KickHandler = KickHandler;
 /// OpenAMP `rpvdev_notify_func`: kick the host for vring `id`.
 unsafe extern "C" fn notify_host(_priv: *mut c_void, id: u32) -> c_int {
     // SAFETY: READY is reached only after `ipm` was set; notify is only called after that.
-    let Some(ipm) = (unsafe { *RPMSG.ipm.get() }) else { return -1 };
+    let Some(ipm) = (unsafe { *RPMSG.ipm.get() }) else {
+        return -1;
+    };
     // Linux imx_rproc and Zephyr's samples carry the vring id in the MU data word when the
     // mailbox has data; signal-only mailboxes get the channel id alone.
     let word = id.to_le_bytes();
@@ -139,7 +148,9 @@ unsafe extern "C" fn notify_host(_priv: *mut c_void, id: u32) -> c_int {
 /// OpenAMP `rpmsg_ns_bind_cb`: the host announced a service we have no endpoint for.
 unsafe extern "C" fn on_ns_bind(_rdev: *mut sys::rpmsg_device, name: *const c_char, dest: u32) {
     // SAFETY: OpenAMP passes the NUL-terminated name of the received announcement.
-    let name = unsafe { core::ffi::CStr::from_ptr(name) }.to_str().unwrap_or("?");
+    let name = unsafe { core::ffi::CStr::from_ptr(name) }
+        .to_str()
+        .unwrap_or("?");
     // SAFETY: ns_bind is written before READY and only read afterwards.
     match unsafe { *RPMSG.ns_bind.get() } {
         Some(f) => f(name, dest),
@@ -175,7 +186,8 @@ impl Rpmsg {
             .map_err(|_| Error::AlreadyInitialized)?;
         // SAFETY: state BUSY gives this thread exclusive access to the cells (see Sync impl).
         let r = unsafe { this.bring_up(ns_bind) };
-        this.state.store(if r.is_ok() { READY } else { UNINIT }, Ordering::Release);
+        this.state
+            .store(if r.is_ok() { READY } else { UNINIT }, Ordering::Release);
         r.map(|()| this)
     }
 
@@ -201,15 +213,21 @@ impl Rpmsg {
                 log_handler: Some(sys::metal_default_log_handler),
                 log_level: sys::metal_log_level_METAL_LOG_INFO,
             };
-            Error::check_errno(sys::metal_init(&params)).map_err(|_| Error::Init)?;
+            let rc = sys::metal_init(&params);
+            if rc != 0 {
+                log::error!("rpmsg: metal_init failed: {rc}");
+                return Err(Error::Init);
+            }
 
             let shm_addr = sys::mcore_rpmsg_shm_addr();
-            *self.shm_physmap.get() = shm_addr as sys::metal_phys_addr_t;
+            let shm_size = sys::mcore_rpmsg_shm_size();
+            let shm_phys = sys::mcore_rpmsg_shm_phys();
+            *self.shm_physmap.get() = shm_phys as sys::metal_phys_addr_t;
             sys::metal_io_init(
                 self.shm_io.get().cast(),
                 shm_addr as *mut c_void,
                 self.shm_physmap.get(),
-                sys::mcore_rpmsg_shm_size(),
+                shm_size,
                 u32::MAX,
                 0,
                 sys::addr_translation_get_ops(*self.shm_physmap.get()),
@@ -244,26 +262,40 @@ impl Rpmsg {
                 None,
             );
             if vdev.is_null() {
+                log::error!("rpmsg: rproc_virtio_create_vdev failed (resource table at {rsc:p})");
                 return Err(Error::Init);
             }
             log::info!("rpmsg: waiting for the host (remoteproc) to start the vdev");
             sys::rproc_virtio_wait_remote_ready(vdev);
 
-            for (i, vr) in [sys::rsc_table_get_vring0(rsc), sys::rsc_table_get_vring1(rsc)]
-                .into_iter()
-                .enumerate()
+            for (i, vr) in [
+                sys::rsc_table_get_vring0(rsc),
+                sys::rsc_table_get_vring1(rsc),
+            ]
+            .into_iter()
+            .enumerate()
             {
-                let vr = &*vr;
+                // Packed C struct: copy the fields out.
+                let (da, notifyid, num, align) = ((*vr).da, (*vr).notifyid, (*vr).num, (*vr).align);
+                // The host wrote a device address; the vring must lie in the shared memory.
+                let Some(va) = shm_virt(da as usize, shm_phys, shm_addr, shm_size) else {
+                    log::error!(
+                        "rpmsg: vring {i} at device address {da:#x} is outside the shared memory"
+                    );
+                    sys::rproc_virtio_remove_vdev(vdev);
+                    return Err(Error::Init);
+                };
                 let rc = sys::rproc_virtio_init_vring(
                     vdev,
                     i as u32,
-                    vr.notifyid,
-                    vr.da as usize as *mut c_void,
+                    notifyid,
+                    va as *mut c_void,
                     self.rsc_io.get().cast(),
-                    vr.num,
-                    vr.align,
+                    num,
+                    align,
                 );
                 if rc != 0 {
+                    log::error!("rpmsg: vring {i} init failed: {rc}");
                     sys::rproc_virtio_remove_vdev(vdev);
                     return Err(Error::Init);
                 }
@@ -276,6 +308,7 @@ impl Rpmsg {
                 ptr::null_mut(),
             );
             if let Err(e) = Error::check_rpmsg(rc) {
+                log::error!("rpmsg: rpmsg_init_vdev failed: {rc}");
                 sys::rproc_virtio_remove_vdev(vdev);
                 return Err(e);
             }
@@ -387,7 +420,13 @@ impl TxBuffer<'_> {
         // SAFETY: the buffer came from rpmsg_get_tx_payload_buffer on this endpoint; after
         // this call OpenAMP owns it, so Drop must not run (ManuallyDrop).
         let rc = unsafe {
-            sys::rpmsg_send_offchannel_nocopy(this.ept, (*this.ept).addr, this.dst, this.data, len as c_int)
+            sys::rpmsg_send_offchannel_nocopy(
+                this.ept,
+                (*this.ept).addr,
+                this.dst,
+                this.data,
+                len as c_int,
+            )
         };
         if rc < 0 {
             // SAFETY: on failure the buffer is still ours: give it back.
@@ -588,7 +627,10 @@ impl<const N: usize> Endpoint<N> {
             return 0;
         }
         let queued = critical_section::with(|cs| {
-            this.queue.borrow_ref_mut(cs).push_back(Pending { data, len, src }).is_ok()
+            this.queue
+                .borrow_ref_mut(cs)
+                .push_back(Pending { data, len, src })
+                .is_ok()
         });
         if queued {
             // SAFETY: ept/data are the endpoint and buffer of this callback.
@@ -604,7 +646,10 @@ impl<const N: usize> Endpoint<N> {
     unsafe extern "C" fn on_unbind(ept: *mut sys::rpmsg_endpoint) {
         // SAFETY: priv_ is the 'static Endpoint set in bind.
         let this = unsafe { &*((*ept).priv_ as *const Self) };
-        log::info!("rpmsg: host destroyed the channel of endpoint {:#x}", this.addr());
+        log::info!(
+            "rpmsg: host destroyed the channel of endpoint {:#x}",
+            this.addr()
+        );
         // SAFETY: OpenAMP calls this under its lock; resetting dest makes sends fail with
         // NoDestination until the host talks to us again.
         unsafe { (*ept).dest_addr = RPMSG_ADDR_ANY };
@@ -621,14 +666,18 @@ impl<const N: usize> Endpoint<N> {
     /// Local address OpenAMP gave this endpoint (`RPMSG_ADDR_ANY` when unbound).
     pub fn addr(&self) -> u32 {
         // SAFETY: a plain read of a u32 OpenAMP writes once at bind.
-        self.bound().map(|e| unsafe { (*e).addr }).unwrap_or(RPMSG_ADDR_ANY)
+        self.bound()
+            .map(|e| unsafe { (*e).addr })
+            .unwrap_or(RPMSG_ADDR_ANY)
     }
 
     /// Address of the host endpoint this one talks to by default: learnt from the first
     /// message the host sends; `RPMSG_ADDR_ANY` before that.
     pub fn dest(&self) -> u32 {
         // SAFETY: as addr; a racy read of a u32 is at worst stale.
-        self.bound().map(|e| unsafe { ptr::read_volatile(&(*e).dest_addr) }).unwrap_or(RPMSG_ADDR_ANY)
+        self.bound()
+            .map(|e| unsafe { ptr::read_volatile(&(*e).dest_addr) })
+            .unwrap_or(RPMSG_ADDR_ANY)
     }
 
     /// Largest payload in bytes a send accepts (`rpmsg_get_tx_buffer_size()`): 496 with
@@ -742,7 +791,13 @@ impl<const N: usize> Endpoint<N> {
             let data = unsafe { sys::rpmsg_get_tx_payload_buffer(ept, &mut cap, 0) };
             if !data.is_null() {
                 self.tx.fetch_add(1, Ordering::Relaxed);
-                return Ok(TxBuffer { ept, data, cap: cap as usize, dst, _ep: core::marker::PhantomData });
+                return Ok(TxBuffer {
+                    ept,
+                    data,
+                    cap: cap as usize,
+                    dst,
+                    _ep: core::marker::PhantomData,
+                });
             }
             // SAFETY: as above.
             if unsafe { k_uptime_ticks() } >= deadline {
@@ -767,7 +822,13 @@ impl<const N: usize> Endpoint<N> {
         self.rx_sem.take(timeout.into())?;
         let p = critical_section::with(|cs| self.queue.borrow_ref_mut(cs).pop_front())
             .ok_or(Error::WouldBlock)?;
-        Ok(RxBuffer { ept, data: p.data, len: p.len, src: p.src, _ep: core::marker::PhantomData })
+        Ok(RxBuffer {
+            ept,
+            data: p.data,
+            len: p.len,
+            src: p.src,
+            _ep: core::marker::PhantomData,
+        })
     }
 
     /// [`Endpoint::recv`] without waiting.

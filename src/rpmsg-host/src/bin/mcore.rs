@@ -1,16 +1,47 @@
 //! `mcore`: the Linux-side command-line tool of mcore-rs.
+//!
+//! ```text
+//! mcore check-elf build/zephyr/zephyr.elf
+//! mcore --firmware build/zephyr/zephyr.exe echo rpmsg-client-sample -n 100 --min 1 --max 496
+//! mcore --ipc /tmp/mcore-rs.ipc.0 --shm mcore-rs.shm list
+//! ```
 
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use rpmsg_host::bus::Event;
+use rpmsg_host::link::{RpmsgLink, SimLink};
+use rpmsg_host::Error;
 
-/// Linux-side tool for mcore-rs RPMsg firmware.
+/// Linux-side tool for mcore-rs RPMsg firmware: check firmware ELFs, and talk RPMsg to a
+/// firmware running on native_sim (started here or already running).
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    #[command(flatten)]
+    target: Target,
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+#[derive(Args)]
+struct Target {
+    /// Start this native_sim firmware (zephyr.exe) and stop it on exit.
+    #[arg(long, global = true)]
+    firmware: Option<PathBuf>,
+    /// Kick socket of the firmware (its --mcore-ipc).
+    #[arg(long, global = true)]
+    ipc: Option<PathBuf>,
+    /// POSIX shared-memory object of the firmware (its --mcore-shm).
+    #[arg(long, global = true)]
+    shm: Option<String>,
+    /// Seconds to wait for the firmware, its resource table and channels.
+    #[arg(long, global = true, default_value_t = 10.0)]
+    timeout: f64,
 }
 
 #[derive(Subcommand)]
@@ -21,13 +52,129 @@ enum Cmd {
         #[arg(required = true)]
         elf: Vec<PathBuf>,
     },
+    /// Attach and list the channels the firmware announced.
+    List,
+    /// Send N messages of sizes min..=max (cycling) on a channel; check each reply is identical.
+    Echo {
+        /// Channel name.
+        channel: String,
+        /// Number of messages.
+        #[arg(short = 'n', long, default_value_t = 100)]
+        count: u32,
+        /// Smallest payload in bytes.
+        #[arg(long, default_value_t = 1)]
+        min: usize,
+        /// Largest payload in bytes (496 at most).
+        #[arg(long, default_value_t = 496)]
+        max: usize,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Send one message (text) on a channel and print the reply.
+    Send {
+        /// Channel name.
+        channel: String,
+        /// Text to send.
+        text: String,
+        /// Do not wait for a reply.
+        #[arg(long)]
+        no_reply: bool,
+    },
+    /// Interactive: each stdin line is sent on the channel; received messages are printed.
+    Cat {
+        /// Channel name.
+        channel: String,
+    },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// A firmware process started by `--firmware`, stopped on drop.
+struct Firmware(Child);
+
+impl Drop for Firmware {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_firmware(exe: &Path, ipc: &Path, shm: &str) -> std::io::Result<Firmware> {
+    let log = std::fs::File::create(std::env::temp_dir().join(format!("{shm}.log")))?;
+    Command::new(exe)
+        .arg("--rt")
+        .arg(format!("--mcore-ipc={}", ipc.display()))
+        .arg(format!("--mcore-shm={shm}"))
+        .arg("--mcore-exit-on-close")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .map(Firmware)
+}
+
+fn attach(t: &Target) -> Result<(SimLink, Option<Firmware>), Error> {
+    let timeout = Duration::from_secs_f64(t.timeout);
+    let (ipc, shm, fw) = match &t.firmware {
+        Some(exe) => {
+            let id = std::process::id();
+            let ipc = t
+                .ipc
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("/tmp/mcore-{id}.ipc")));
+            let shm = t.shm.clone().unwrap_or_else(|| format!("mcore-{id}.shm"));
+            let fw = start_firmware(exe, &ipc, &shm)?;
+            (ipc, shm, Some(fw))
+        }
+        None => (
+            t.ipc
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/tmp/mcore-rs.ipc.0")),
+            t.shm.clone().unwrap_or_else(|| "mcore-rs.shm".into()),
+            None,
+        ),
+    };
+    let link = SimLink::attach(&ipc, &shm, timeout)?;
+    eprintln!(
+        "attached to {} / {} ({})",
+        ipc.display(),
+        shm,
+        if link.resumed() {
+            "resumed earlier host state"
+        } else {
+            "new vdev"
+        }
+    );
+    Ok((link, fw))
+}
+
+fn print_channels(link: &mut SimLink) -> Result<(), Error> {
+    for ch in link.channels()? {
+        println!(
+            "channel {:<24} remote {:#06x} local {:#06x}",
+            ch.name, ch.remote, ch.local
+        );
+    }
+    Ok(())
+}
+
+fn log_events(link: &mut SimLink) {
+    for e in link.events() {
+        if let Event::Violation(v) = e {
+            eprintln!("protocol violation: {v}");
+        }
+    }
+}
+
+fn payload(i: u32, len: usize) -> Vec<u8> {
+    (0..len).map(|k| (i as usize * 31 + k) as u8).collect()
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let t = &cli.target;
+    let timeout = Duration::from_secs_f64(t.timeout);
     match cli.cmd {
         Cmd::CheckElf { elf } => {
-            let mut ok = true;
+            let mut failed = 0;
             for path in elf {
                 match rpmsg_host::elf::check_elf(&path) {
                     Ok(r) => {
@@ -47,15 +194,123 @@ fn main() -> ExitCode {
                     }
                     Err(e) => {
                         eprintln!("error: {e}");
-                        ok = false;
+                        failed += 1;
                     }
                 }
             }
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
+            if failed > 0 {
+                return Err(Error::Io(std::io::Error::other(format!(
+                    "{failed} ELF file(s) failed"
+                ))));
             }
+        }
+        Cmd::List => {
+            let (mut link, _fw) = attach(t)?;
+            // Give the firmware a moment to announce after a fresh start.
+            let _ = link.wait_channel("\0none", Duration::from_millis(500).min(timeout));
+            print_channels(&mut link)?;
+        }
+        Cmd::Echo {
+            channel,
+            count,
+            min,
+            max,
+            quiet,
+        } => {
+            let (mut link, _fw) = attach(t)?;
+            link.wait_channel(&channel, timeout)?;
+            print_channels(&mut link)?;
+            let bar = if quiet {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::new(count as u64)
+            };
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} {msg}")
+                    .expect("template"),
+            );
+            let (min, max) = (min.max(1), max.max(min.max(1)));
+            let span = max - min + 1;
+            let start = Instant::now();
+            let mut bytes = 0usize;
+            for i in 0..count {
+                let len = min + (i as usize % span);
+                let data = payload(i, len);
+                link.send(&channel, &data, timeout)?;
+                let back = link.recv(&channel, timeout)?;
+                if back != data {
+                    bar.abandon();
+                    return Err(Error::Io(std::io::Error::other(format!(
+                        "echo mismatch at message {i}: sent {len} bytes, got {} bytes",
+                        back.len()
+                    ))));
+                }
+                bytes += len;
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            log_events(&mut link);
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "echo {channel}: {count} messages, {min}..{max} bytes, all identical and in order; \
+                 {:.0} round trips/s, {:.0} bytes/s",
+                count as f64 / secs,
+                2.0 * bytes as f64 / secs
+            );
+        }
+        Cmd::Send {
+            channel,
+            text,
+            no_reply,
+        } => {
+            let (mut link, _fw) = attach(t)?;
+            link.wait_channel(&channel, timeout)?;
+            link.send(&channel, text.as_bytes(), timeout)?;
+            if !no_reply {
+                let back = link.recv(&channel, timeout)?;
+                println!("{}", String::from_utf8_lossy(&back));
+            }
+            log_events(&mut link);
+        }
+        Cmd::Cat { channel } => {
+            let (mut link, _fw) = attach(t)?;
+            link.wait_channel(&channel, timeout)?;
+            let (tx, rx) = std::sync::mpsc::channel::<String>();
+            std::thread::spawn(move || {
+                for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut out = std::io::stdout();
+            loop {
+                match rx.try_recv() {
+                    Ok(line) => link.send(&channel, line.as_bytes(), timeout)?,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+                    Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                }
+                match link.recv(&channel, Duration::from_millis(20)) {
+                    Ok(m) => {
+                        writeln!(out, "{}", String::from_utf8_lossy(&m))?;
+                        out.flush()?;
+                    }
+                    Err(Error::TimedOut) => {}
+                    Err(e) => return Err(e),
+                }
+                log_events(&mut link);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# mcore-rs test command (README "Testing"): host-side checks and tests, then the
+# Zephyr part with twister when the west workspace (~/zephyrproject, or $ZWS)
+# exists. .ci/run calls this script.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --host     host side only
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+ZWS=${ZWS:-$HOME/zephyrproject}
+passed=0 failed=0 skipped=0
+
+step() { printf '\n=== %s\n' "$*"; }
+
+# ---- host side -------------------------------------------------------------
+# The firmware build exports -Zbuild-std settings (env.sh); the host build must not see them.
+unset CARGO_UNSTABLE_BUILD_STD RUSTC_BOOTSTRAP
+host_cargo=cargo
+[[ -x $HOME/.cargo/bin/cargo ]] && host_cargo=$HOME/.cargo/bin/cargo
+
+step "cargo fmt --check (host crates, firmware crate, samples)"
+for m in Cargo.toml src/zephyr-mcore/Cargo.toml samples/*/Cargo.toml; do
+  "$host_cargo" fmt --check --manifest-path "$m"
+done
+
+step "cargo clippy -D warnings (host workspace)"
+"$host_cargo" clippy --workspace --all-targets --quiet -- -D warnings
+
+step "cargo test (host workspace)"
+log=$(mktemp)
+"$host_cargo" test --workspace 2>&1 | tee "$log"
+read -r p f < <(awk '/^test result:/ {p+=$4; f+=$6} END {print p+0, f+0}' "$log")
+passed=$((passed + p)); failed=$((failed + f))
+rm -f "$log"
+
+if [[ ${1:-} == --host ]]; then
+  echo; echo "Zephyr part: skipped (--host)"
+  echo "host: $passed passed, $failed failed"
+  exit 0
+fi
+
+# ---- Zephyr part -------------------------------------------------------------
+if [[ ! -f $ZWS/env.sh ]]; then
+  echo
+  echo "Zephyr part: SKIPPED - no west workspace at $ZWS (see README 'Set up');"
+  echo "only the host-side tests ran."
+  echo "$passed passed, $failed failed, 0 skipped"
+  exit $((failed > 0))
+fi
+
+step "twister (build-only i.MX boards + native_sim runtime tests)"
+# shellcheck disable=SC1091
+source "$ZWS/env.sh"
+out=${TWISTER_OUT:-$root/twister-out}
+set +e
+(cd "$ZWS" && west twister --integration -x=EXTRA_ZEPHYR_MODULES="$root" \
+   -T "$root/samples" -T "$root/tests" -O "$out" -j "${TWISTER_JOBS:-2}" --inline-logs)
+tw_rc=$?
+set -e
+read -r tp tf ts < <(python3 - "$out/twister.json" <<'PY'
+import json, sys
+try:
+    suites = json.load(open(sys.argv[1]))["testsuites"]
+except (OSError, KeyError, ValueError):
+    print(0, 1, 0); raise SystemExit
+p = sum(s["status"] == "passed" for s in suites)
+f = sum(s["status"] in ("failed", "error") for s in suites)
+k = sum(s["status"] in ("skipped", "filtered", "not run") for s in suites)
+print(p, f, k)
+PY
+)
+echo "twister: $tp passed, $tf failed, $ts skipped (rc $tw_rc)"
+passed=$((passed + tp)); failed=$((failed + tf)); skipped=$((skipped + ts))
+((tw_rc == 0)) || ((tf > 0)) || failed=$((failed + 1))
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $((failed > 0))
