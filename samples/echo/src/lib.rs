@@ -88,6 +88,15 @@ extern "C" fn rust_main() {
         CLIENT_SAMPLE.addr(),
         TTY.addr()
     );
+    // The payload limit is enforced before any buffer is taken: show it once.
+    let max = CLIENT_SAMPLE.max_payload().unwrap_or(0);
+    match CLIENT_SAMPLE.try_send_to(&[0u8; 497], 0x400) {
+        Err(e) => info!(
+            "max payload {} bytes; a 497-byte send is refused: {}",
+            max, e
+        ),
+        Ok(()) => warn!("a 497-byte send was accepted"),
+    }
 
     let mut shown = (Stats::default(), Stats::default());
     loop {

@@ -54,7 +54,8 @@ enum Cmd {
     },
     /// Attach and list the channels the firmware announced.
     List,
-    /// Send N messages of sizes min..=max (cycling) on a channel; check each reply is identical.
+    /// Send N messages with sizes spread evenly over min..=max on a channel; check that each reply
+    /// is byte-identical and in order.
     Echo {
         /// Channel name.
         channel: String,
@@ -230,11 +231,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                     .expect("template"),
             );
             let (min, max) = (min.max(1), max.max(min.max(1)));
-            let span = max - min + 1;
             let start = Instant::now();
             let mut bytes = 0usize;
             for i in 0..count {
-                let len = min + (i as usize % span);
+                let len = min + (i as usize * (max - min)) / (count.max(2) as usize - 1);
                 let data = payload(i, len);
                 link.send(&channel, &data, timeout)?;
                 let back = link.recv(&channel, timeout)?;
