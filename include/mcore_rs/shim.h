@@ -48,6 +48,8 @@ struct i2c_msg;
 int mcore_i2c_transfer(const struct device *dev, struct i2c_msg *msgs, uint8_t num_msgs,
 		       uint16_t addr);
 int mcore_i2c_configure(const struct device *dev, uint32_t dev_config);
+/** DEVICE_DT_GET(DT_ALIAS(imu_i2c)), or NULL without that alias. */
+const struct device *mcore_i2c_alias_imu_i2c(void);
 
 #ifdef __cplusplus
 }

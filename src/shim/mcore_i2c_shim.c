@@ -18,3 +18,12 @@ int mcore_i2c_configure(const struct device *dev, uint32_t dev_config)
 {
 	return i2c_configure(dev, dev_config);
 }
+
+const struct device *mcore_i2c_alias_imu_i2c(void)
+{
+#if DT_NODE_EXISTS(DT_ALIAS(imu_i2c))
+	return DEVICE_DT_GET(DT_ALIAS(imu_i2c));
+#else
+	return NULL;
+#endif
+}

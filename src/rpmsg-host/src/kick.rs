@@ -67,7 +67,14 @@ impl Kick for SocketKick {
         match self.sock.read(&mut buf) {
             Ok(0) => Err(Error::Disconnected),
             Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(0),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(0)
+            }
             Err(e) if e.kind() == ErrorKind::ConnectionReset => Err(Error::Disconnected),
             Err(e) => Err(e.into()),
         }

@@ -9,11 +9,13 @@
 //!   status, name service, endpoints, vring buffer ownership), over shared memory and a kick
 //!   transport ([`kick`]). Used against the firmware running on `native_sim`.
 //! * [`link`]: the [`link::RpmsgLink`] trait every backend implements, so programs such as
-//!   `mcore` work the same on a simulator and on real Linux.
+//!   `mcore` and `imu-logger` work the same on a simulator ([`link::SimLink`]) and on real
+//!   Linux ([`chardev::CharDevLink`], rpmsg_char).
 
 #![deny(missing_docs)]
 
 pub mod bus;
+pub mod chardev;
 pub mod elf;
 pub mod kick;
 pub mod link;

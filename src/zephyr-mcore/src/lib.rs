@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`rpmsg`] | `CONFIG_RUST_RPMSG` | RPMsg remote role over OpenAMP: vdev bring-up, endpoints, name service |
 //! | [`ipm`] | `CONFIG_RUST_IPM` | Zephyr IPM devices: `nxp,imx-mu`, `zephyr,mbox-ipm` over an MU |
+//! | [`i2c`] | `CONFIG_RUST_I2C` | I2C controllers as embedded-hal 1.0 `I2c` |
 //!
 //! The C side is Zephyr's and OpenAMP's own code; the module adds only thin shims for the
 //! syscalls (`src/shim/*.c` in the module). Everything fallible returns [`Error`].
@@ -49,5 +50,8 @@ pub mod ipm;
 
 #[cfg(CONFIG_RUST_RPMSG)]
 pub mod rpmsg;
+
+#[cfg(CONFIG_RUST_I2C)]
+pub mod i2c;
 
 pub use rpmsg_proto as proto;
