@@ -19,10 +19,10 @@ unset CARGO_UNSTABLE_BUILD_STD RUSTC_BOOTSTRAP
 host_cargo=cargo
 [[ -x $HOME/.cargo/bin/cargo ]] && host_cargo=$HOME/.cargo/bin/cargo
 
-step "cargo fmt --check (host crates, firmware crate, samples)"
-for m in Cargo.toml src/zephyr-mcore/Cargo.toml samples/*/Cargo.toml; do
-  "$host_cargo" fmt --check --manifest-path "$m"
-done
+step "rustfmt --check (every Rust file: host crates, firmware crate, samples)"
+host_rustfmt=rustfmt
+[[ -x $HOME/.cargo/bin/rustfmt ]] && host_rustfmt=$HOME/.cargo/bin/rustfmt
+git ls-files -z -- '*.rs' | xargs -0 "$host_rustfmt" --check --edition 2021
 
 step "cargo clippy -D warnings (host workspace)"
 "$host_cargo" clippy --workspace --all-targets --quiet -- -D warnings
