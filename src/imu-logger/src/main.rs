@@ -20,7 +20,7 @@
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +29,8 @@ use clap::{Args, Parser, Subcommand};
 use imu_proto::receiver::{Receiver, Verdict};
 use imu_proto::wire::{self, Command};
 use rpmsg_host::chardev::CharDevLink;
-use rpmsg_host::link::{RpmsgLink, SimLink};
+use rpmsg_host::link::RpmsgLink;
+use rpmsg_host::sim::{Firmware, SimTarget};
 use rpmsg_host::Error;
 use zerocopy::IntoBytes;
 
@@ -44,21 +45,11 @@ struct Cli {
 
 #[derive(Args)]
 struct Target {
-    /// Start this native_sim firmware (zephyr.exe) and stop it on exit.
-    #[arg(long, global = true)]
-    firmware: Option<PathBuf>,
-    /// Kick socket of a running native_sim firmware (its --mcore-ipc).
-    #[arg(long, global = true)]
-    ipc: Option<PathBuf>,
-    /// Shared-memory object of a running native_sim firmware (its --mcore-shm).
-    #[arg(long, global = true)]
-    shm: Option<String>,
-    /// Real Linux: the rpmsg_char control device.
+    #[command(flatten)]
+    sim: SimTarget,
+    /// Real Linux: the rpmsg_char control device (instead of a native_sim firmware).
     #[arg(long, global = true)]
     rpmsg_ctrl: Option<PathBuf>,
-    /// Seconds to wait for the firmware and its channel.
-    #[arg(long, global = true, default_value_t = 10.0)]
-    timeout: f64,
 }
 
 #[derive(Subcommand)]
@@ -105,48 +96,15 @@ fn last_seq(csv: &Path) -> std::io::Result<Option<u32>> {
     Ok(last)
 }
 
-struct Firmware(Child);
-
-impl Drop for Firmware {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn connect(t: &Target) -> Result<(Box<dyn RpmsgLink>, Option<Firmware>), Error> {
-    let timeout = Duration::from_secs_f64(t.timeout);
+    let timeout = t.sim.timeout();
     if let Some(ctrl) = &t.rpmsg_ctrl {
         return Ok((
             Box::new(CharDevLink::open(ctrl, wire::SERVICE, timeout)?),
             None,
         ));
     }
-    let id = std::process::id();
-    let ipc = t
-        .ipc
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("/tmp/imu-logger-{id}.ipc")));
-    let shm = t
-        .shm
-        .clone()
-        .unwrap_or_else(|| format!("imu-logger-{id}.shm"));
-    let fw = match &t.firmware {
-        Some(exe) => Some(Firmware(
-            Process::new(exe)
-                .args([
-                    "--rt",
-                    &format!("--mcore-ipc={}", ipc.display()),
-                    &format!("--mcore-shm={shm}"),
-                ])
-                .arg("--mcore-exit-on-close")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .spawn()?,
-        )),
-        None => None,
-    };
-    let mut link = SimLink::attach(&ipc, &shm, timeout)?;
+    let (mut link, fw) = t.sim.attach()?;
     link.wait_channel(wire::SERVICE, timeout)?;
     Ok((Box::new(link), fw))
 }
@@ -184,7 +142,7 @@ fn log(
         Some(s) => eprintln!("appending to {} after sequence {s}", csv.display()),
         None => eprintln!("writing {}", csv.display()),
     }
-    let timeout = Duration::from_secs_f64(t.timeout);
+    let timeout = t.sim.timeout();
     link.send(
         wire::SERVICE,
         Command::Start {

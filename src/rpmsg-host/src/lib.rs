@@ -20,6 +20,7 @@ pub mod elf;
 pub mod kick;
 pub mod link;
 pub mod shm;
+pub mod sim;
 pub mod vring;
 
 use rpmsg_proto::rsc::RscError;

@@ -7,14 +7,15 @@
 //! ```
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rpmsg_host::bus::Event;
 use rpmsg_host::link::{RpmsgLink, SimLink};
+use rpmsg_host::sim::SimTarget;
 use rpmsg_host::Error;
 
 /// Linux-side tool for mcore-rs RPMsg firmware: check firmware ELFs, and talk RPMsg to a
@@ -23,25 +24,9 @@ use rpmsg_host::Error;
 #[command(version, about)]
 struct Cli {
     #[command(flatten)]
-    target: Target,
+    target: SimTarget,
     #[command(subcommand)]
     cmd: Cmd,
-}
-
-#[derive(Args)]
-struct Target {
-    /// Start this native_sim firmware (zephyr.exe) and stop it on exit.
-    #[arg(long, global = true)]
-    firmware: Option<PathBuf>,
-    /// Kick socket of the firmware (its --mcore-ipc).
-    #[arg(long, global = true)]
-    ipc: Option<PathBuf>,
-    /// POSIX shared-memory object of the firmware (its --mcore-shm).
-    #[arg(long, global = true)]
-    shm: Option<String>,
-    /// Seconds to wait for the firmware, its resource table and channels.
-    #[arg(long, global = true, default_value_t = 10.0)]
-    timeout: f64,
 }
 
 #[derive(Subcommand)]
@@ -89,65 +74,6 @@ enum Cmd {
     },
 }
 
-/// A firmware process started by `--firmware`, stopped on drop.
-struct Firmware(Child);
-
-impl Drop for Firmware {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_firmware(exe: &Path, ipc: &Path, shm: &str) -> std::io::Result<Firmware> {
-    let log = std::fs::File::create(std::env::temp_dir().join(format!("{shm}.log")))?;
-    Command::new(exe)
-        .arg("--rt")
-        .arg(format!("--mcore-ipc={}", ipc.display()))
-        .arg(format!("--mcore-shm={shm}"))
-        .arg("--mcore-exit-on-close")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .map(Firmware)
-}
-
-fn attach(t: &Target) -> Result<(SimLink, Option<Firmware>), Error> {
-    let timeout = Duration::from_secs_f64(t.timeout);
-    let (ipc, shm, fw) = match &t.firmware {
-        Some(exe) => {
-            let id = std::process::id();
-            let ipc = t
-                .ipc
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(format!("/tmp/mcore-{id}.ipc")));
-            let shm = t.shm.clone().unwrap_or_else(|| format!("mcore-{id}.shm"));
-            let fw = start_firmware(exe, &ipc, &shm)?;
-            (ipc, shm, Some(fw))
-        }
-        None => (
-            t.ipc
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("/tmp/mcore-rs.ipc.0")),
-            t.shm.clone().unwrap_or_else(|| "mcore-rs.shm".into()),
-            None,
-        ),
-    };
-    let link = SimLink::attach(&ipc, &shm, timeout)?;
-    eprintln!(
-        "attached to {} / {} ({})",
-        ipc.display(),
-        shm,
-        if link.resumed() {
-            "resumed earlier host state"
-        } else {
-            "new vdev"
-        }
-    );
-    Ok((link, fw))
-}
-
 fn print_channels(link: &mut SimLink) -> Result<(), Error> {
     for ch in link.channels()? {
         println!(
@@ -172,7 +98,7 @@ fn payload(i: u32, len: usize) -> Vec<u8> {
 
 fn run(cli: Cli) -> Result<(), Error> {
     let t = &cli.target;
-    let timeout = Duration::from_secs_f64(t.timeout);
+    let timeout = t.timeout();
     match cli.cmd {
         Cmd::CheckElf { elf } => {
             let mut failed = 0;
@@ -206,7 +132,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
         }
         Cmd::List => {
-            let (mut link, _fw) = attach(t)?;
+            let (mut link, _fw) = t.attach()?;
             // Give the firmware a moment to announce after a fresh start.
             let _ = link.wait_channel("\0none", Duration::from_millis(500).min(timeout));
             print_channels(&mut link)?;
@@ -218,7 +144,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             max,
             quiet,
         } => {
-            let (mut link, _fw) = attach(t)?;
+            let (mut link, _fw) = t.attach()?;
             link.wait_channel(&channel, timeout)?;
             print_channels(&mut link)?;
             let bar = if quiet {
@@ -263,7 +189,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             text,
             no_reply,
         } => {
-            let (mut link, _fw) = attach(t)?;
+            let (mut link, _fw) = t.attach()?;
             link.wait_channel(&channel, timeout)?;
             link.send(&channel, text.as_bytes(), timeout)?;
             if !no_reply {
@@ -273,7 +199,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             log_events(&mut link);
         }
         Cmd::Cat { channel } => {
-            let (mut link, _fw) = attach(t)?;
+            let (mut link, _fw) = t.attach()?;
             link.wait_channel(&channel, timeout)?;
             let (tx, rx) = std::sync::mpsc::channel::<String>();
             std::thread::spawn(move || {
