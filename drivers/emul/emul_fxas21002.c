@@ -90,11 +90,8 @@ struct fxas21002_emul_cfg {
 };
 
 struct fxas21002_emul_data {
-	struct k_spinlock lock;
+	struct mcore_imu_emul_bus bus;
 	uint8_t regs[FXAS21002_NUM_REGS];
-	/* Register address pointer */
-	uint8_t cur_reg;
-	bool absent;
 	struct fxas21002_emul_motion motion;
 };
 
@@ -107,12 +104,13 @@ static void fxas21002_reset_regs(struct fxas21002_emul_data *data)
 {
 	memset(data->regs, 0, sizeof(data->regs));
 	data->regs[FXAS21002_REG_WHO_AM_I] = FXAS21002_WHO_AM_I;
-	data->cur_reg = 0;
+	data->bus.cur_reg = 0;
 }
 
 /* Recompute the status and output registers for the current uptime. */
-static void fxas21002_update_outputs(struct fxas21002_emul_data *data)
+static void fxas21002_update_outputs(void *chip)
 {
+	struct fxas21002_emul_data *data = chip;
 	const struct fxas21002_emul_motion *m = &data->motion;
 	uint8_t *regs = data->regs;
 	bool active = fxas21002_active(data);
@@ -146,8 +144,10 @@ static void fxas21002_update_outputs(struct fxas21002_emul_data *data)
 	}
 }
 
-static uint8_t fxas21002_next_read_addr(const struct fxas21002_emul_data *data, uint8_t reg)
+static uint8_t fxas21002_next_read_addr(const void *chip, uint8_t reg)
 {
+	const struct fxas21002_emul_data *data = chip;
+
 	if (reg == FXAS21002_REG_OUT_Z_LSB) {
 		return ((data->regs[FXAS21002_REG_CTRL_REG3] & FXAS21002_CTRL_REG3_WRAPTOONE) != 0U)
 			       ? FXAS21002_REG_OUT_X_MSB
@@ -158,8 +158,9 @@ static uint8_t fxas21002_next_read_addr(const struct fxas21002_emul_data *data, 
 }
 
 /* Write one register. Returns true if the chip reset itself (no ACK). */
-static bool fxas21002_reg_write(struct fxas21002_emul_data *data, uint8_t reg, uint8_t val)
+static bool fxas21002_reg_write(void *chip, uint8_t reg, uint8_t val)
 {
+	struct fxas21002_emul_data *data = chip;
 	uint8_t *regs = data->regs;
 
 	switch (reg) {
@@ -195,59 +196,22 @@ static bool fxas21002_reg_write(struct fxas21002_emul_data *data, uint8_t reg, u
 	return false;
 }
 
+static const struct mcore_imu_emul_ops fxas21002_emul_ops = {
+	.addr_mask = FXAS21002_ADDR_MASK,
+	.update_outputs = fxas21002_update_outputs,
+	.next_read_addr = fxas21002_next_read_addr,
+	.reg_write = fxas21002_reg_write,
+};
+
 static int fxas21002_emul_transfer(const struct emul *target, struct i2c_msg *msgs, int num_msgs,
-				   int addr)
+                   				  int addr)
 {
 	struct fxas21002_emul_data *data = target->data;
-	bool need_reg = true;
-	int ret = 0;
 
 	ARG_UNUSED(addr);
 
-	K_SPINLOCK(&data->lock) {
-		if (data->absent) {
-			ret = -EIO;
-			K_SPINLOCK_BREAK;
-		}
-
-		for (int i = 0; i < num_msgs && ret == 0; i++) {
-			struct i2c_msg *msg = &msgs[i];
-
-			/* A repeated start begins a new register access. */
-			if ((msg->flags & I2C_MSG_RESTART) != 0U) {
-				need_reg = true;
-			}
-
-			if ((msg->flags & I2C_MSG_READ) != 0U) {
-				fxas21002_update_outputs(data);
-				for (uint32_t j = 0; j < msg->len; j++) {
-					msg->buf[j] = data->regs[data->cur_reg];
-					data->cur_reg = fxas21002_next_read_addr(data,
-										 data->cur_reg);
-				}
-			} else {
-				for (uint32_t j = 0; j < msg->len; j++) {
-					if (need_reg) {
-						data->cur_reg = msg->buf[j] & FXAS21002_ADDR_MASK;
-						need_reg = false;
-						continue;
-					}
-					if (fxas21002_reg_write(data, data->cur_reg, msg->buf[j])) {
-						/* Reset: the byte is not acknowledged. */
-						ret = -EIO;
-						break;
-					}
-					data->cur_reg = (data->cur_reg + 1) & FXAS21002_ADDR_MASK;
-				}
-			}
-
-			if ((msg->flags & I2C_MSG_STOP) != 0U) {
-				need_reg = true;
-			}
-		}
-	}
-
-	return ret;
+	return mcore_imu_emul_transfer(&fxas21002_emul_ops, data, &data->bus, data->regs, msgs,
+				       num_msgs);
 }
 
 static const struct i2c_emul_api fxas21002_emul_api_i2c = {
@@ -258,7 +222,7 @@ void mcore_fxas21002_emul_set_gyro(const struct emul *target, const int32_t mdps
 {
 	struct fxas21002_emul_data *data = target->data;
 
-	K_SPINLOCK(&data->lock) {
+	K_SPINLOCK(&data->bus.lock) {
 		memcpy(data->motion.gyro_mdps, mdps, sizeof(data->motion.gyro_mdps));
 	}
 }
@@ -268,7 +232,7 @@ void mcore_fxas21002_emul_set_gyro_sine(const struct emul *target, int32_t ampli
 {
 	struct fxas21002_emul_data *data = target->data;
 
-	K_SPINLOCK(&data->lock) {
+	K_SPINLOCK(&data->bus.lock) {
 		data->motion.gyro_sine_mdps = amplitude_mdps;
 		data->motion.gyro_sine_period_ms = period_ms;
 	}
@@ -278,9 +242,7 @@ void mcore_fxas21002_emul_set_absent(const struct emul *target, bool absent)
 {
 	struct fxas21002_emul_data *data = target->data;
 
-	K_SPINLOCK(&data->lock) {
-		data->absent = absent;
-	}
+	mcore_imu_emul_set_absent(&data->bus, absent);
 }
 
 void mcore_fxas21002_emul_reset(const struct emul *target)
@@ -288,10 +250,10 @@ void mcore_fxas21002_emul_reset(const struct emul *target)
 	const struct fxas21002_emul_cfg *cfg = target->cfg;
 	struct fxas21002_emul_data *data = target->data;
 
-	K_SPINLOCK(&data->lock) {
+	K_SPINLOCK(&data->bus.lock) {
 		fxas21002_reset_regs(data);
 		data->motion = cfg->motion;
-		data->absent = false;
+		data->bus.absent = false;
 	}
 }
 
@@ -299,15 +261,7 @@ int mcore_fxas21002_emul_get_reg(const struct emul *target, uint8_t reg, uint8_t
 {
 	struct fxas21002_emul_data *data = target->data;
 
-	if (reg >= FXAS21002_NUM_REGS) {
-		return -EINVAL;
-	}
-
-	K_SPINLOCK(&data->lock) {
-		*val = data->regs[reg];
-	}
-
-	return 0;
+	return mcore_imu_emul_get_reg(&data->bus, data->regs, FXAS21002_NUM_REGS, reg, val);
 }
 
 static int fxas21002_emul_init(const struct emul *target, const struct device *parent)

@@ -105,11 +105,8 @@ struct fxos8700_emul_cfg {
 };
 
 struct fxos8700_emul_data {
-	struct k_spinlock lock;
+	struct mcore_imu_emul_bus bus;
 	uint8_t regs[FXOS8700_NUM_REGS];
-	/* Register address pointer */
-	uint8_t cur_reg;
-	bool absent;
 	struct fxos8700_emul_motion motion;
 };
 
@@ -127,7 +124,7 @@ static void fxos8700_reset_regs(struct fxos8700_emul_data *data)
 {
 	memset(data->regs, 0, sizeof(data->regs));
 	data->regs[FXOS8700_REG_WHO_AM_I] = FXOS8700_WHO_AM_I;
-	data->cur_reg = 0;
+	data->bus.cur_reg = 0;
 }
 
 static void fxos8700_put_be16(uint8_t *dst, uint16_t v)
@@ -137,8 +134,9 @@ static void fxos8700_put_be16(uint8_t *dst, uint16_t v)
 }
 
 /* Recompute the status and output registers for the current uptime. */
-static void fxos8700_update_outputs(struct fxos8700_emul_data *data)
+static void fxos8700_update_outputs(void *chip)
 {
+	struct fxos8700_emul_data *data = chip;
 	const struct fxos8700_emul_motion *m = &data->motion;
 	uint8_t *regs = data->regs;
 	bool active = fxos8700_active(data);
@@ -185,8 +183,10 @@ static void fxos8700_update_outputs(struct fxos8700_emul_data *data)
 	}
 }
 
-static uint8_t fxos8700_next_read_addr(const struct fxos8700_emul_data *data, uint8_t reg)
+static uint8_t fxos8700_next_read_addr(const void *chip, uint8_t reg)
 {
+	const struct fxos8700_emul_data *data = chip;
+
 	if (reg == FXOS8700_REG_OUT_Z_LSB && fxos8700_m_hms(data) == FXOS8700_M_HMS_HYBRID &&
 	    (data->regs[FXOS8700_REG_M_CTRL_REG2] & FXOS8700_M_CTRL_REG2_AUTOINC) != 0U) {
 		return FXOS8700_REG_M_OUT_X_MSB;
@@ -196,8 +196,9 @@ static uint8_t fxos8700_next_read_addr(const struct fxos8700_emul_data *data, ui
 }
 
 /* Write one register. Returns true if the chip reset itself (no ACK). */
-static bool fxos8700_reg_write(struct fxos8700_emul_data *data, uint8_t reg, uint8_t val)
+static bool fxos8700_reg_write(void *chip, uint8_t reg, uint8_t val)
 {
+	struct fxos8700_emul_data *data = chip;
 	uint8_t *regs = data->regs;
 	bool active = fxos8700_active(data);
 
@@ -253,59 +254,22 @@ static bool fxos8700_reg_write(struct fxos8700_emul_data *data, uint8_t reg, uin
 	return false;
 }
 
+static const struct mcore_imu_emul_ops fxos8700_emul_ops = {
+	.addr_mask = FXOS8700_ADDR_MASK,
+	.update_outputs = fxos8700_update_outputs,
+	.next_read_addr = fxos8700_next_read_addr,
+	.reg_write = fxos8700_reg_write,
+};
+
 static int fxos8700_emul_transfer(const struct emul *target, struct i2c_msg *msgs, int num_msgs,
-				  int addr)
+                  				  int addr)
 {
 	struct fxos8700_emul_data *data = target->data;
-	bool need_reg = true;
-	int ret = 0;
 
 	ARG_UNUSED(addr);
 
-	K_SPINLOCK(&data->lock) {
-		if (data->absent) {
-			ret = -EIO;
-			K_SPINLOCK_BREAK;
-		}
-
-		for (int i = 0; i < num_msgs && ret == 0; i++) {
-			struct i2c_msg *msg = &msgs[i];
-
-			/* A repeated start begins a new register access. */
-			if ((msg->flags & I2C_MSG_RESTART) != 0U) {
-				need_reg = true;
-			}
-
-			if ((msg->flags & I2C_MSG_READ) != 0U) {
-				fxos8700_update_outputs(data);
-				for (uint32_t j = 0; j < msg->len; j++) {
-					msg->buf[j] = data->regs[data->cur_reg];
-					data->cur_reg = fxos8700_next_read_addr(data,
-										data->cur_reg);
-				}
-			} else {
-				for (uint32_t j = 0; j < msg->len; j++) {
-					if (need_reg) {
-						data->cur_reg = msg->buf[j] & FXOS8700_ADDR_MASK;
-						need_reg = false;
-						continue;
-					}
-					if (fxos8700_reg_write(data, data->cur_reg, msg->buf[j])) {
-						/* Reset: the byte is not acknowledged. */
-						ret = -EIO;
-						break;
-					}
-					data->cur_reg = (data->cur_reg + 1) & FXOS8700_ADDR_MASK;
-				}
-			}
-
-			if ((msg->flags & I2C_MSG_STOP) != 0U) {
-				need_reg = true;
-			}
-		}
-	}
-
-	return ret;
+	return mcore_imu_emul_transfer(&fxos8700_emul_ops, data, &data->bus, data->regs, msgs,
+				       num_msgs);
 }
 
 static const struct i2c_emul_api fxos8700_emul_api_i2c = {
@@ -316,7 +280,7 @@ void mcore_fxos8700_emul_set_accel(const struct emul *target, const int32_t mg[3
 {
 	struct fxos8700_emul_data *data = target->data;
 
-	K_SPINLOCK(&data->lock) {
+	K_SPINLOCK(&data->bus.lock) {
 		memcpy(data->motion.accel_mg, mg, sizeof(data->motion.accel_mg));
 	}
 }
@@ -326,7 +290,7 @@ void mcore_fxos8700_emul_set_accel_sine(const struct emul *target, int32_t ampli
 {
 	struct fxos8700_emul_data *data = target->data;
 
-	K_SPINLOCK(&data->lock) {
+	K_SPINLOCK(&data->bus.lock) {
 		data->motion.accel_sine_mg = amplitude_mg;
 		data->motion.accel_sine_period_ms = period_ms;
 	}
@@ -336,7 +300,7 @@ void mcore_fxos8700_emul_set_mag(const struct emul *target, const int32_t ut10[3
 {
 	struct fxos8700_emul_data *data = target->data;
 
-	K_SPINLOCK(&data->lock) {
+	K_SPINLOCK(&data->bus.lock) {
 		memcpy(data->motion.mag_ut10, ut10, sizeof(data->motion.mag_ut10));
 	}
 }
@@ -345,9 +309,7 @@ void mcore_fxos8700_emul_set_absent(const struct emul *target, bool absent)
 {
 	struct fxos8700_emul_data *data = target->data;
 
-	K_SPINLOCK(&data->lock) {
-		data->absent = absent;
-	}
+	mcore_imu_emul_set_absent(&data->bus, absent);
 }
 
 void mcore_fxos8700_emul_reset(const struct emul *target)
@@ -355,10 +317,10 @@ void mcore_fxos8700_emul_reset(const struct emul *target)
 	const struct fxos8700_emul_cfg *cfg = target->cfg;
 	struct fxos8700_emul_data *data = target->data;
 
-	K_SPINLOCK(&data->lock) {
+	K_SPINLOCK(&data->bus.lock) {
 		fxos8700_reset_regs(data);
 		data->motion = cfg->motion;
-		data->absent = false;
+		data->bus.absent = false;
 	}
 }
 
@@ -366,15 +328,7 @@ int mcore_fxos8700_emul_get_reg(const struct emul *target, uint8_t reg, uint8_t 
 {
 	struct fxos8700_emul_data *data = target->data;
 
-	if (reg >= FXOS8700_NUM_REGS) {
-		return -EINVAL;
-	}
-
-	K_SPINLOCK(&data->lock) {
-		*val = data->regs[reg];
-	}
-
-	return 0;
+	return mcore_imu_emul_get_reg(&data->bus, data->regs, FXOS8700_NUM_REGS, reg, val);
 }
 
 static int fxos8700_emul_init(const struct emul *target, const struct device *parent)

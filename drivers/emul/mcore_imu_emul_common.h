@@ -3,14 +3,21 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Private helpers shared by the FXOS8700 and FXAS21002 emulators: the
- * motion model (constant + sinusoid, evaluated from the uptime) and the
- * integer conversions to register counts.
+ * motion model (constant + sinusoid, evaluated from the uptime), the
+ * integer conversions to register counts, and the I2C side of a chip with
+ * an auto-incrementing register address pointer.
  */
 
 #ifndef MCORE_RS_DRIVERS_EMUL_MCORE_IMU_EMUL_COMMON_H_
 #define MCORE_RS_DRIVERS_EMUL_MCORE_IMU_EMUL_COMMON_H_
 
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <zephyr/drivers/i2c.h>
+#include <zephyr/spinlock.h>
 
 /* A devicetree cell is an unsigned 32-bit value; `<(-400)>` means -400. */
 #define MCORE_IMU_EMUL_DT_S32(x) ((int32_t)(uint32_t)(x))
@@ -76,6 +83,130 @@ static inline int32_t mcore_imu_emul_sat(int64_t v, int32_t lo, int32_t hi)
 		return hi;
 	}
 	return (int32_t)v;
+}
+
+/** @brief Bus state of an emulated chip, next to its register file. */
+struct mcore_imu_emul_bus {
+	/* Guards the bus state, the register file and the motion */
+	struct k_spinlock lock;
+	/* Register address pointer */
+	uint8_t cur_reg;
+	/* While set, every transfer fails with -EIO (address NACK) */
+	bool absent;
+};
+
+/**
+ * @brief The chip-specific parts of mcore_imu_emul_transfer().
+ *
+ * The callbacks get the chip's emulator data and run under the bus lock.
+ */
+struct mcore_imu_emul_ops {
+	/* Register address pointer mask; the register file has mask + 1 bytes */
+	uint8_t addr_mask;
+	/* Recompute the status and output registers before a read */
+	void (*update_outputs)(void *data);
+	/* Register address that follows @p reg in a read (auto-increment) */
+	uint8_t (*next_read_addr)(const void *data, uint8_t reg);
+	/* Write one register; returns true if the chip reset itself (no ACK) */
+	bool (*reg_write)(void *data, uint8_t reg, uint8_t val);
+};
+
+/**
+ * @brief I2C transfer to a chip with an auto-incrementing register pointer.
+ *
+ * The first byte written after a start, repeated start or stop sets the
+ * register address pointer; further bytes written go to the registers
+ * (linear auto-increment), bytes read come from them (auto-increment after
+ * @p ops next_read_addr).
+ *
+ * @param ops The chip-specific parts.
+ * @param data The chip's emulator data, passed to the callbacks of @p ops.
+ * @param bus The chip's bus state.
+ * @param regs The chip's register file (@p ops addr_mask + 1 bytes).
+ * @param msgs The messages of the transfer.
+ * @param num_msgs How many.
+ *
+ * @retval 0 on success.
+ * @retval -EIO if the chip is absent or reset itself during the transfer.
+ */
+static inline int mcore_imu_emul_transfer(const struct mcore_imu_emul_ops *ops, void *data,
+					  struct mcore_imu_emul_bus *bus, uint8_t *regs,
+					  struct i2c_msg *msgs, int num_msgs)
+{
+	bool need_reg = true;
+	int ret = 0;
+
+	K_SPINLOCK(&bus->lock) {
+		if (bus->absent) {
+			ret = -EIO;
+			K_SPINLOCK_BREAK;
+		}
+
+		for (int i = 0; i < num_msgs && ret == 0; i++) {
+			struct i2c_msg *msg = &msgs[i];
+
+			/* A repeated start begins a new register access. */
+			if ((msg->flags & I2C_MSG_RESTART) != 0U) {
+				need_reg = true;
+			}
+
+			if ((msg->flags & I2C_MSG_READ) != 0U) {
+				ops->update_outputs(data);
+				for (uint32_t j = 0; j < msg->len; j++) {
+					msg->buf[j] = regs[bus->cur_reg];
+					bus->cur_reg = ops->next_read_addr(data, bus->cur_reg);
+				}
+			} else {
+				for (uint32_t j = 0; j < msg->len; j++) {
+					if (need_reg) {
+						bus->cur_reg = msg->buf[j] & ops->addr_mask;
+						need_reg = false;
+						continue;
+					}
+					if (ops->reg_write(data, bus->cur_reg, msg->buf[j])) {
+						/* Reset: the byte is not acknowledged. */
+						ret = -EIO;
+						break;
+					}
+					bus->cur_reg = (bus->cur_reg + 1) & ops->addr_mask;
+				}
+			}
+
+			if ((msg->flags & I2C_MSG_STOP) != 0U) {
+				need_reg = true;
+			}
+		}
+	}
+
+	return ret;
+}
+
+/** @brief Make the chip absent from the bus (or present again). */
+static inline void mcore_imu_emul_set_absent(struct mcore_imu_emul_bus *bus, bool absent)
+{
+	K_SPINLOCK(&bus->lock) {
+		bus->absent = absent;
+	}
+}
+
+/**
+ * @brief Read register @p reg of a register file of @p num_regs bytes.
+ *
+ * @retval 0 on success.
+ * @retval -EINVAL if @p reg is out of range.
+ */
+static inline int mcore_imu_emul_get_reg(struct mcore_imu_emul_bus *bus, const uint8_t *regs,
+					 size_t num_regs, uint8_t reg, uint8_t *val)
+{
+	if (reg >= num_regs) {
+		return -EINVAL;
+	}
+
+	K_SPINLOCK(&bus->lock) {
+		*val = regs[reg];
+	}
+
+	return 0;
 }
 
 #endif /* MCORE_RS_DRIVERS_EMUL_MCORE_IMU_EMUL_COMMON_H_ */
