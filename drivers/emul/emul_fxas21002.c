@@ -27,7 +27,6 @@
 
 #define DT_DRV_COMPAT mcore_rs_fxas21002_emul
 
-#include <errno.h>
 #include <string.h>
 
 #include <zephyr/device.h>
@@ -196,6 +195,9 @@ static bool fxas21002_reg_write(void *chip, uint8_t reg, uint8_t val)
 	return false;
 }
 
+/* The transfer indexes the register file with the masked address pointer. */
+BUILD_ASSERT(FXAS21002_NUM_REGS == FXAS21002_ADDR_MASK + 1);
+
 static const struct mcore_imu_emul_ops fxas21002_emul_ops = {
 	.addr_mask = FXAS21002_ADDR_MASK,
 	.update_outputs = fxas21002_update_outputs,
@@ -204,7 +206,7 @@ static const struct mcore_imu_emul_ops fxas21002_emul_ops = {
 };
 
 static int fxas21002_emul_transfer(const struct emul *target, struct i2c_msg *msgs, int num_msgs,
-                   				  int addr)
+				   int addr)
 {
 	struct fxas21002_emul_data *data = target->data;
 

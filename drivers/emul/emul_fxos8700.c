@@ -31,7 +31,6 @@
 
 #define DT_DRV_COMPAT mcore_rs_fxos8700_emul
 
-#include <errno.h>
 #include <string.h>
 
 #include <zephyr/device.h>
@@ -254,6 +253,9 @@ static bool fxos8700_reg_write(void *chip, uint8_t reg, uint8_t val)
 	return false;
 }
 
+/* The transfer indexes the register file with the masked address pointer. */
+BUILD_ASSERT(FXOS8700_NUM_REGS == FXOS8700_ADDR_MASK + 1);
+
 static const struct mcore_imu_emul_ops fxos8700_emul_ops = {
 	.addr_mask = FXOS8700_ADDR_MASK,
 	.update_outputs = fxos8700_update_outputs,
@@ -262,7 +264,7 @@ static const struct mcore_imu_emul_ops fxos8700_emul_ops = {
 };
 
 static int fxos8700_emul_transfer(const struct emul *target, struct i2c_msg *msgs, int num_msgs,
-                  				  int addr)
+				  int addr)
 {
 	struct fxos8700_emul_data *data = target->data;
 

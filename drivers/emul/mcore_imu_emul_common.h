@@ -87,7 +87,7 @@ static inline int32_t mcore_imu_emul_sat(int64_t v, int32_t lo, int32_t hi)
 
 /** @brief Bus state of an emulated chip, next to its register file. */
 struct mcore_imu_emul_bus {
-	/* Guards the bus state, the register file and the motion */
+	/* Guards the bus state and the rest of the chip's emulator data */
 	struct k_spinlock lock;
 	/* Register address pointer */
 	uint8_t cur_reg;

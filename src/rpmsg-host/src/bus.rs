@@ -181,6 +181,7 @@ pub struct VirtioRpmsg<K: Kick> {
     channels: Vec<Channel>,
     inbox: Vec<(u32, VecDeque<Message>)>,
     events: VecDeque<Event>,
+    phys_base: u64,
 }
 
 impl<K: Kick> VirtioRpmsg<K> {
@@ -194,6 +195,18 @@ impl<K: Kick> VirtioRpmsg<K> {
     /// [`Error::ResourceTable`] when no valid table appeared in time; [`Error::ShmTooSmall`];
     /// I/O errors of the kick transport.
     pub fn attach(shm: Shm, kick: K, timeout: Duration) -> Result<(Self, bool)> {
+        Self::attach_at(shm, kick, timeout, 0)
+    }
+
+    /// [`VirtioRpmsg::attach`] for firmware that sees shared-memory offset 0 at device address
+    /// `phys_base` (the `phys-base` of its shm node; 0 for this project's native_sim overlay,
+    /// the shm's own address for firmware that uses identity mapping, such as Zephyr's C
+    /// `openamp_rsc_table` sample). Vring and buffer addresses are written as
+    /// `phys_base + offset`.
+    ///
+    /// # Errors
+    /// As [`VirtioRpmsg::attach`].
+    pub fn attach_at(shm: Shm, kick: K, timeout: Duration, phys_base: u64) -> Result<(Self, bool)> {
         let deadline = Instant::now() + timeout;
         let vdev = loop {
             let mut table = vec![0u8; PAGE.min(shm.len())];
@@ -217,6 +230,7 @@ impl<K: Kick> VirtioRpmsg<K> {
             channels: Vec::new(),
             inbox: Vec::new(),
             events: VecDeque::new(),
+            phys_base,
         };
         let resumed = this.status()? & status::DRIVER_OK != 0 && this.load_state()?;
         if !resumed {
@@ -251,11 +265,12 @@ impl<K: Kick> VirtioRpmsg<K> {
         for (i, ring) in [l.rx, l.tx].iter().enumerate() {
             ring.clear(&self.shm)?;
             let vr = l.vdev.vring_offset(i);
-            self.shm.set_u32(vr, ring.base as u32)?; // da
-            self.shm.set_u32(vr + 16, ring.base as u32)?; // pa
+            let da = (self.phys_base + ring.base as u64) as u32;
+            self.shm.set_u32(vr, da)?; // da
+            self.shm.set_u32(vr + 16, da)?; // pa
         }
         for id in 0..l.rx.num {
-            let addr = l.rx_buf(id) as u64;
+            let addr = self.phys_base + l.rx_buf(id) as u64;
             l.rx.set_desc(
                 &self.shm,
                 id,
@@ -269,7 +284,7 @@ impl<K: Kick> VirtioRpmsg<K> {
             l.tx.set_desc(
                 &self.shm,
                 id,
-                l.tx_buf(id) as u64,
+                self.phys_base + l.tx_buf(id) as u64,
                 RPMSG_BUFFER_SIZE as u32,
                 0,
             )?;
@@ -543,7 +558,7 @@ impl<K: Kick> VirtioRpmsg<K> {
         self.shm.write(off, hdr.as_bytes())?;
         self.shm.write(off + RPMSG_HEADER_SIZE, data)?;
         let len = (RPMSG_HEADER_SIZE + data.len()) as u32;
-        l.tx.set_desc(&self.shm, id, off as u64, len, 0)?;
+        l.tx.set_desc(&self.shm, id, self.phys_base + off as u64, len, 0)?;
         self.tx_busy[id as usize] = true;
         l.tx.offer(&self.shm, id)?;
         self.save_state()?;

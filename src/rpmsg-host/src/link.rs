@@ -47,9 +47,18 @@ impl SimLink {
     /// # Errors
     /// I/O errors; [`Error::ResourceTable`] when no valid table appeared in time.
     pub fn attach(ipc: &Path, shm: &str, timeout: Duration) -> Result<Self> {
+        Self::attach_at(ipc, shm, timeout, 0)
+    }
+
+    /// [`SimLink::attach`] for firmware whose shared memory starts at device address
+    /// `phys_base` ([`VirtioRpmsg::attach_at`]).
+    ///
+    /// # Errors
+    /// As [`SimLink::attach`].
+    pub fn attach_at(ipc: &Path, shm: &str, timeout: Duration, phys_base: u64) -> Result<Self> {
         let kick = SocketKick::connect(ipc, timeout)?;
         let shm = Shm::open_posix(shm)?;
-        let (bus, resumed) = VirtioRpmsg::attach(shm, kick, timeout)?;
+        let (bus, resumed) = VirtioRpmsg::attach_at(shm, kick, timeout, phys_base)?;
         Ok(Self { bus, resumed })
     }
 

@@ -29,6 +29,18 @@ pub struct SimTarget {
     /// Seconds to wait for the firmware, its resource table and channels.
     #[arg(long, global = true, default_value_t = 10.0)]
     pub timeout: f64,
+    /// Device address of the first shared-memory byte as the firmware sees it (its shm node's
+    /// phys-base): 0 for this project's overlay, 0x70000000 for firmware mapping it 1:1.
+    #[arg(long, global = true, default_value = "0", value_parser = parse_addr)]
+    pub phys_base: u64,
+}
+
+fn parse_addr(s: &str) -> std::result::Result<u64, String> {
+    let r = match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|e| format!("{s}: {e}"))
 }
 
 /// A firmware process started by [`SimTarget::attach`]; killed when dropped.
@@ -81,7 +93,7 @@ impl SimTarget {
             }
             None => None,
         };
-        let link = SimLink::attach(&ipc, &shm, self.timeout())?;
+        let link = SimLink::attach_at(&ipc, &shm, self.timeout(), self.phys_base)?;
         eprintln!(
             "attached to {} / {} ({})",
             ipc.display(),
