@@ -105,8 +105,12 @@ static void nsim_ipm_rx_thread(void *p1, void *p2, void *p3)
 			if (opt_exit_on_close) {
 				posix_exit(0);
 			}
-		} else if (n > 0 && data->enabled && data->cb != NULL) {
-			data->cb(dev, data->user_data, 0, NULL);
+		} else if (n > 0) {
+			LOG_DBG("%d kick(s), %s", n,
+				data->enabled && data->cb != NULL ? "delivered" : "dropped (disabled)");
+			if (data->enabled && data->cb != NULL) {
+				data->cb(dev, data->user_data, 0, NULL);
+			}
 		}
 		k_sleep(K_USEC(DT_INST_PROP(0, poll_interval_us)));
 	}
