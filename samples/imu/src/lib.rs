@@ -214,7 +214,7 @@ extern "C" fn rust_main() {
         }
         link.check_heartbeat(&buf, now);
         tick = tick.wrapping_add(1);
-        if link.streaming && !link.heartbeat_lost && tick % SAMPLES_PER_SEND == 0 {
+        if link.streaming && !link.heartbeat_lost && tick.is_multiple_of(SAMPLES_PER_SEND) {
             send_unsent(&mut buf);
         }
 

@@ -183,10 +183,10 @@ impl Ipm {
         ) {
             // SAFETY: `user` is the `&'static H` registered below.
             let handler = unsafe { &*(user as *const H) };
-            // SAFETY: `dev` is the device the callback was registered on.
             let len = if data.is_null() {
                 0
             } else {
+                // SAFETY: `dev` is the device the callback was registered on.
                 usize::try_from(unsafe { sys::mcore_ipm_max_data_size_get(dev) }).unwrap_or(0)
             };
             handler.on_receive(
