@@ -3,6 +3,9 @@ import re
 import signal
 import subprocess
 import time
+from pathlib import Path
+
+from mcore_sim import Firmware
 
 
 def run(mcore, fw, *args, timeout=60, check=True):
@@ -64,3 +67,13 @@ def test_host_restart_then_echo_again(mcore, firmware):
     out = run(mcore, firmware, "send", "rpmsg-tty", "again").stdout
     assert out.strip() == "TTY 0x0401: again"
     firmware.wait_log("rpmsg-client-sample: rx ")
+
+
+def test_firmware_stops_cleanly_when_its_host_goes_away(mcore, request, tmp_path):
+    """--mcore-exit-on-close: the run ends with the host; exit code 0, nothing left behind."""
+    exe = Path(request.config.getoption("--build-dir")) / "zephyr" / "zephyr.exe"
+    fw = Firmware(exe, tmp_path, ["--mcore-exit-on-close"]).start()
+    run(mcore, fw, "list")  # attaches, lists, closes its connection
+    assert fw.wait_exit(timeout=10) == 0, fw.log()
+    assert "host disconnected" in fw.log()
+    assert fw.cleaned_up()

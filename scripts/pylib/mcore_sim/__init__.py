@@ -74,16 +74,25 @@ class Firmware:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> int:
-        """SIGTERM, then the exit code; the socket and shm object must be gone."""
+        """SIGTERM, then the exit code."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
+        return self.wait_exit()
+
+    def wait_exit(self, timeout: float = 10) -> int:
+        """Waits for the process to end by itself; its exit code."""
+        assert self.proc is not None
         try:
-            rc = self.proc.wait(timeout=10)
+            rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise
         self._log.close()
         return rc
+
+    def cleaned_up(self) -> bool:
+        """The socket file and the shm object are gone."""
+        return not self.ipc.exists() and not Path("/dev/shm", self.shm).exists()
 
     def host_args(self) -> list[str]:
         return ["--ipc", str(self.ipc), "--shm", self.shm]

@@ -24,8 +24,7 @@ def firmware(request, tmp_path_factory):
     yield fw
     rc = fw.stop()
     assert rc == 0, f"firmware exit code {rc}\n{fw.log()}"
-    assert not fw.ipc.exists(), "socket left behind"
-    assert not Path("/dev/shm", fw.shm).exists(), "shared-memory object left behind"
+    assert fw.cleaned_up(), "socket or shared-memory object left behind"
 
 
 @pytest.fixture(scope="module")
