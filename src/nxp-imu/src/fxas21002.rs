@@ -188,26 +188,14 @@ impl<I2C: I2c> Fxas21002<I2C> {
 
     /// Reads the WHO_AM_I register (0x0C, §13).
     pub fn who_am_i(&mut self) -> Result<u8, Error<I2C::Error>> {
-        let mut b = [0u8; 1];
-        self.i2c
-            .write_read(self.address, &[regs::WHO_AM_I], &mut b)
-            .map_err(Error::I2c)?;
-        Ok(b[0])
+        crate::read_reg(&mut self.i2c, self.address, regs::WHO_AM_I)
     }
 
     /// Checks that an FXAS21002C answers: WHO_AM_I must read
     /// [`FXAS21002_WHO_AM_I`] (0xD7), otherwise [`Error::WrongId`]. A
     /// missing chip shows up as [`Error::I2c`] (address NACK).
     pub fn probe(&mut self) -> Result<(), Error<I2C::Error>> {
-        let found = self.who_am_i()?;
-        if found == FXAS21002_WHO_AM_I {
-            Ok(())
-        } else {
-            Err(Error::WrongId {
-                expected: FXAS21002_WHO_AM_I,
-                found,
-            })
-        }
+        crate::check_id(self.who_am_i()?, FXAS21002_WHO_AM_I)
     }
 
     /// Sets range and data rate and starts sampling. Register writes, in
@@ -247,9 +235,7 @@ impl<I2C: I2c> Fxas21002<I2C> {
     }
 
     fn write_reg(&mut self, reg: u8, value: u8) -> Result<(), Error<I2C::Error>> {
-        self.i2c
-            .write(self.address, &[reg, value])
-            .map_err(Error::I2c)
+        crate::write_reg(&mut self.i2c, self.address, reg, value)
     }
 }
 

@@ -226,22 +226,14 @@ impl<I2C: I2c> Fxos8700<I2C> {
 
     /// Reads the WHO_AM_I register (0x0D, §14).
     pub fn who_am_i(&mut self) -> Result<u8, Error<I2C::Error>> {
-        self.read_reg(regs::WHO_AM_I)
+        crate::read_reg(&mut self.i2c, self.address, regs::WHO_AM_I)
     }
 
     /// Checks that an FXOS8700CQ answers: WHO_AM_I must read
     /// [`FXOS8700_WHO_AM_I`] (0xC7), otherwise [`Error::WrongId`]. A missing
     /// chip shows up as [`Error::I2c`] (address NACK).
     pub fn probe(&mut self) -> Result<(), Error<I2C::Error>> {
-        let found = self.who_am_i()?;
-        if found == FXOS8700_WHO_AM_I {
-            Ok(())
-        } else {
-            Err(Error::WrongId {
-                expected: FXOS8700_WHO_AM_I,
-                found,
-            })
-        }
+        crate::check_id(self.who_am_i()?, FXOS8700_WHO_AM_I)
     }
 
     /// Puts the chip into hybrid (accelerometer + magnetometer) mode and
@@ -286,18 +278,8 @@ impl<I2C: I2c> Fxos8700<I2C> {
         self.i2c
     }
 
-    fn read_reg(&mut self, reg: u8) -> Result<u8, Error<I2C::Error>> {
-        let mut b = [0u8; 1];
-        self.i2c
-            .write_read(self.address, &[reg], &mut b)
-            .map_err(Error::I2c)?;
-        Ok(b[0])
-    }
-
     fn write_reg(&mut self, reg: u8, value: u8) -> Result<(), Error<I2C::Error>> {
-        self.i2c
-            .write(self.address, &[reg, value])
-            .map_err(Error::I2c)
+        crate::write_reg(&mut self.i2c, self.address, reg, value)
     }
 }
 

@@ -152,6 +152,37 @@ pub fn norm(v: [f32; 3]) -> f32 {
     libm::sqrtf(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
 }
 
+/// Reads one register: write its address, repeated START, read one byte.
+pub(crate) fn read_reg<I: embedded_hal::i2c::I2c>(
+    i2c: &mut I,
+    address: u8,
+    reg: u8,
+) -> Result<u8, Error<I::Error>> {
+    let mut b = [0u8; 1];
+    i2c.write_read(address, &[reg], &mut b)
+        .map_err(Error::I2c)?;
+    Ok(b[0])
+}
+
+/// Writes one register: address byte, then the value.
+pub(crate) fn write_reg<I: embedded_hal::i2c::I2c>(
+    i2c: &mut I,
+    address: u8,
+    reg: u8,
+    value: u8,
+) -> Result<(), Error<I::Error>> {
+    i2c.write(address, &[reg, value]).map_err(Error::I2c)
+}
+
+/// [`Error::WrongId`] unless the WHO_AM_I value `found` is `expected`.
+pub(crate) fn check_id<E>(found: u8, expected: u8) -> Result<(), Error<E>> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::WrongId { expected, found })
+    }
+}
+
 /// Big-endian (MSB first) 16-bit two's complement, as both chips send it.
 #[inline]
 fn be_i16(msb: u8, lsb: u8) -> i16 {
