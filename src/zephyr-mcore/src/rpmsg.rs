@@ -114,6 +114,27 @@ fn shm_virt(da: usize, phys: usize, virt: usize, size: usize) -> Option<usize> {
     (off < size).then(|| virt + off)
 }
 
+/// Calls `attempt` until it returns anything but [`Error::WouldBlock`], sleeping one tick
+/// between tries (as OpenAMP's own blocking send polls every 1 ms); [`Error::TimedOut`] once
+/// `timeout` has passed.
+fn poll_until<T>(timeout: Duration, mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    // SAFETY: k_uptime_ticks has no preconditions.
+    let deadline = unsafe { k_uptime_ticks() } + timeout.ticks() as i64;
+    loop {
+        match attempt() {
+            Err(Error::WouldBlock) => {
+                // SAFETY: as above.
+                if unsafe { k_uptime_ticks() } >= deadline {
+                    return Err(Error::TimedOut);
+                }
+                // SAFETY: sleeping one tick has no preconditions.
+                unsafe { k_sleep(Timeout::from(Duration::from_ticks(1)).0) };
+            }
+            r => return r,
+        }
+    }
+}
+
 /// IPM receive handler: a kick from the host. Counts it and wakes [`Rpmsg::poll`].
 struct KickHandler;
 
@@ -747,21 +768,7 @@ impl<const N: usize> Endpoint<N> {
     /// [`Error::TimedOut`] when no buffer came in time; otherwise as
     /// [`Endpoint::try_send_to`].
     pub fn send_to(&self, data: &[u8], dst: u32, timeout: Duration) -> Result<()> {
-        // SAFETY: k_uptime_ticks has no preconditions.
-        let deadline = unsafe { k_uptime_ticks() } + timeout.ticks() as i64;
-        loop {
-            match self.send_raw(data, dst, false) {
-                Err(Error::WouldBlock) => {
-                    // SAFETY: as above.
-                    if unsafe { k_uptime_ticks() } >= deadline {
-                        return Err(Error::TimedOut);
-                    }
-                    // SAFETY: sleeping one tick has no preconditions.
-                    unsafe { k_sleep(Timeout::from(Duration::from_ticks(1)).0) };
-                }
-                r => return r,
-            }
-        }
+        poll_until(timeout, || self.send_raw(data, dst, false))
     }
 
     /// Sends `data` to [`Endpoint::dest`], waiting up to `timeout` for a buffer.
@@ -783,29 +790,22 @@ impl<const N: usize> Endpoint<N> {
         if dst == RPMSG_ADDR_ANY {
             return Err(Error::NoDestination);
         }
-        // SAFETY: k_uptime_ticks has no preconditions.
-        let deadline = unsafe { k_uptime_ticks() } + timeout.ticks() as i64;
-        loop {
+        poll_until(timeout, || {
             let mut cap: u32 = 0;
             // SAFETY: bound endpoint; `cap` is a valid out-parameter.
             let data = unsafe { sys::rpmsg_get_tx_payload_buffer(ept, &mut cap, 0) };
-            if !data.is_null() {
-                self.tx.fetch_add(1, Ordering::Relaxed);
-                return Ok(TxBuffer {
-                    ept,
-                    data,
-                    cap: cap as usize,
-                    dst,
-                    _ep: core::marker::PhantomData,
-                });
+            if data.is_null() {
+                return Err(Error::WouldBlock);
             }
-            // SAFETY: as above.
-            if unsafe { k_uptime_ticks() } >= deadline {
-                return Err(Error::TimedOut);
-            }
-            // SAFETY: sleeping one tick has no preconditions.
-            unsafe { k_sleep(Timeout::from(Duration::from_ticks(1)).0) };
-        }
+            self.tx.fetch_add(1, Ordering::Relaxed);
+            Ok(TxBuffer {
+                ept,
+                data,
+                cap: cap as usize,
+                dst,
+                _ep: core::marker::PhantomData,
+            })
+        })
     }
 
     /// Waits up to `timeout` for a queued message and returns it without copying.
