@@ -27,6 +27,15 @@ git ls-files -z -- '*.rs' | xargs -0 "$host_rustfmt" --check --edition 2021
 step "cargo clippy -D warnings (host workspace)"
 "$host_cargo" clippy --workspace --all-targets --quiet -- -D warnings
 
+# The Linux devicetree overlays (linux/dts/) and check-elf --board need dtc; the overlay
+# tests of src/imx-rproc skip without it, so require it here.
+step "dtc (device-tree-compiler) for the Linux overlays"
+if dtc --version; then
+  passed=$((passed + 1))
+else
+  echo "dtc not found: install device-tree-compiler"; failed=$((failed + 1))
+fi
+
 step "cargo test (host workspace)"
 log=$(mktemp)
 "$host_cargo" test --workspace 2>&1 | tee "$log"
@@ -49,13 +58,19 @@ if [[ ! -f $ZWS/env.sh ]]; then
   exit $((failed > 0))
 fi
 
-step "twister (build-only i.MX boards + native_sim runtime tests)"
+step "User-Mode Linux kernel (the tests' Linux peer; built once, then cached)"
+t0=$SECONDS
+kdir=$("$root/scripts/uml/build-kernel.sh" ${MCORE_RS_INSTALL_DEPS:+--install-deps} | tail -1)
+echo "kernel: $kdir ($((SECONDS - t0)) s)"
+
+step "twister (build-only i.MX boards + native_sim runtime tests against Linux)"
 # shellcheck disable=SC1091
 source "$ZWS/env.sh"
-# The pytest harness drives the firmware with the host tools; build them once here, with the
+# The pytest harness runs Linux with the host tools; build them once here, with the
 # toolchain the harness will use, so that no test spends its time limit compiling.
 (unset CARGO_UNSTABLE_BUILD_STD RUSTC_BOOTSTRAP
- cargo build --quiet --release --manifest-path "$root/Cargo.toml" --bin mcore --bin imu-logger)
+ cargo build --quiet --release --manifest-path "$root/Cargo.toml" \
+   --bin mcore --bin imu-logger --bin mcore-vdev)
 out=${TWISTER_OUT:-$root/twister-out}
 set +e
 (cd "$ZWS" && west twister --integration -x=EXTRA_ZEPHYR_MODULES="$root" \

@@ -1,11 +1,23 @@
 /*
- * mcore-rs IPM driver for native_sim: kicks a Linux-side host over a Unix
- * stream socket (one byte per kick, OpenAMP Linux machine convention) and
- * provides the shared memory as a POSIX shm object mapped at the devicetree
- * address. Lets the i.MX RPMsg firmware run unchanged on a PC.
+ * mcore-rs IPM driver for native_sim: the i.MX RPMsg firmware, unchanged, on a
+ * PC with a real Linux kernel (User-Mode Linux) as its peer.
+ *
+ * It stands in for the SoC: the MU (kicks) and the DDR both sides share. The
+ * virtio device that User-Mode Linux talks to (mcore-vdev, src/sim-vdev)
+ * connects to this driver's socket and
+ * - passes Linux's memory, which this driver maps at the devicetree address
+ *   of the shared memory, so that the firmware's OpenAMP reads and writes
+ *   Linux's own vrings and buffers in place (address = base + Linux physical
+ *   address), and maps again for each new Linux;
+ * - gets the fd of the resource-table region (a POSIX shm object mapped at
+ *   the zephyr,ipc_rsc_table address), into which it writes what Linux's
+ *   remoteproc would write;
+ * - relays kicks: Linux's vring kicks arrive as IPM callbacks; ipm_send()
+ *   becomes a kick to Linux.
  *
  * Received kicks are picked up by a polling thread (every poll-interval-us)
- * and delivered to the IPM callback in thread context, with id 0 and no data.
+ * and delivered to the IPM callback in thread context, with id 0 and no data
+ * (like the i.MX 95 MU through zephyr,mbox-ipm).
  *
  * Copyright (c) 2026 mcore-rs developers
  * SPDX-License-Identifier: Apache-2.0
@@ -27,7 +39,8 @@ LOG_MODULE_REGISTER(ipm_native_sim, CONFIG_IPM_LOG_LEVEL);
 BUILD_ASSERT(DT_NUM_INST_STATUS_OKAY(DT_DRV_COMPAT) == 1,
 	     "one mcore-rs,native-sim-ipm instance (one socket, one shm per process)");
 
-#define SHM_NODE DT_INST_PHANDLE(0, memory_region)
+#define MEM_NODE DT_INST_PHANDLE(0, memory_region)
+#define RSC_NODE DT_INST_PHANDLE(0, rsc_table)
 
 struct nsim_ipm_data {
 	ipm_callback_t cb;
@@ -39,9 +52,9 @@ struct nsim_ipm_data {
 static K_KERNEL_STACK_DEFINE(nsim_ipm_stack, 1024);
 static struct nsim_ipm_data nsim_ipm_data_0;
 
-/* Command-line overrides (native_sim: --mcore-ipc=, --mcore-shm=, --mcore-exit-on-close). */
+/* Command-line overrides (native_sim: --mcore-ipc=, --mcore-rsc=, --mcore-exit-on-close). */
 static char *opt_socket;
-static char *opt_shm;
+static char *opt_rsc;
 static bool opt_exit_on_close;
 
 static int nsim_ipm_send(const struct device *dev, int wait, uint32_t id, const void *data,
@@ -57,7 +70,7 @@ static int nsim_ipm_send(const struct device *dev, int wait, uint32_t id, const 
 	if (size > 0) {
 		return -EMSGSIZE;
 	}
-	return mcore_nsim_bottom_kick();
+	return mcore_nsim_bottom_kick(id);
 }
 
 static void nsim_ipm_register_callback(const struct device *dev, ipm_callback_t cb,
@@ -98,18 +111,32 @@ static void nsim_ipm_rx_thread(void *p1, void *p2, void *p3)
 	ARG_UNUSED(p3);
 
 	for (;;) {
-		int n = mcore_nsim_bottom_poll();
+		struct mcore_nsim_events ev;
 
-		if (n < 0) {
-			LOG_INF("host disconnected");
-			if (opt_exit_on_close) {
-				posix_exit(0);
+		mcore_nsim_bottom_poll(&ev);
+		if (ev.connected) {
+			LOG_INF("virtio device connected");
+		}
+		if (ev.mem_maps > 0) {
+			if (ev.mem_err == 0) {
+				LOG_INF("Linux memory mapped: %u MiB at %p",
+					(unsigned int)(ev.mem_size >> 20), (void *)DT_REG_ADDR(MEM_NODE));
+			} else {
+				LOG_ERR("Linux memory not mapped: error %d (region is %u MiB)",
+					ev.mem_err, (unsigned int)(DT_REG_SIZE(MEM_NODE) >> 20));
 			}
-		} else if (n > 0) {
-			LOG_DBG("%d kick(s), %s", n,
+		}
+		if (ev.kicks > 0) {
+			LOG_DBG("%d kick(s), %s", ev.kicks,
 				data->enabled && data->cb != NULL ? "delivered" : "dropped (disabled)");
 			if (data->enabled && data->cb != NULL) {
 				data->cb(dev, data->user_data, 0, NULL);
+			}
+		}
+		if (ev.disconnected) {
+			LOG_INF("virtio device disconnected");
+			if (opt_exit_on_close) {
+				posix_exit(0);
 			}
 		}
 		k_sleep(K_USEC(DT_INST_PROP(0, poll_interval_us)));
@@ -119,16 +146,18 @@ static void nsim_ipm_rx_thread(void *p1, void *p2, void *p3)
 static int nsim_ipm_init(const struct device *dev)
 {
 	const char *sock = opt_socket ? opt_socket : DT_INST_PROP(0, socket_path);
-	const char *shm = opt_shm ? opt_shm : DT_PROP(SHM_NODE, shm_name);
-	int rc = mcore_nsim_bottom_init(sock, shm, DT_REG_ADDR(SHM_NODE), DT_REG_SIZE(SHM_NODE));
+	const char *rsc = opt_rsc ? opt_rsc : DT_PROP(RSC_NODE, shm_name);
+	int rc = mcore_nsim_bottom_init(sock, rsc, DT_REG_ADDR(RSC_NODE), DT_REG_SIZE(RSC_NODE),
+					DT_REG_ADDR(MEM_NODE), DT_REG_SIZE(MEM_NODE));
 
 	if (rc < 0) {
-		LOG_ERR("shm '%s' at %p or socket '%s': error %d", shm,
-			(void *)DT_REG_ADDR(SHM_NODE), sock, rc);
+		LOG_ERR("resource table '%s' at %p, memory at %p or socket '%s': error %d", rsc,
+			(void *)DT_REG_ADDR(RSC_NODE), (void *)DT_REG_ADDR(MEM_NODE), sock, rc);
 		return rc;
 	}
-	LOG_INF("shm '%s' (%u KiB) at %p, listening on %s", shm,
-		(unsigned int)(DT_REG_SIZE(SHM_NODE) / 1024), (void *)DT_REG_ADDR(SHM_NODE), sock);
+	LOG_INF("resource table '%s' at %p; Linux memory at %p (up to %u MiB); listening on %s",
+		rsc, (void *)DT_REG_ADDR(RSC_NODE), (void *)DT_REG_ADDR(MEM_NODE),
+		(unsigned int)(DT_REG_SIZE(MEM_NODE) >> 20), sock);
 	k_thread_create(&nsim_ipm_data_0.thread, nsim_ipm_stack,
 			K_KERNEL_STACK_SIZEOF(nsim_ipm_stack), nsim_ipm_rx_thread, (void *)dev,
 			NULL, NULL, K_PRIO_COOP(2), 0, K_NO_WAIT);
@@ -151,12 +180,12 @@ static void nsim_ipm_options(void)
 {
 	static struct args_struct_t opts[] = {
 		{.option = "mcore-ipc", .name = "path", .type = 's', .dest = (void *)&opt_socket,
-		 .descript = "Unix socket the RPMsg host connects to (kicks)"},
-		{.option = "mcore-shm", .name = "name", .type = 's', .dest = (void *)&opt_shm,
-		 .descript = "POSIX shared-memory object holding the vrings and buffers"},
+		 .descript = "Unix socket the virtio device (mcore-vdev) connects to"},
+		{.option = "mcore-rsc", .name = "name", .type = 's', .dest = (void *)&opt_rsc,
+		 .descript = "POSIX shared-memory object holding the resource table"},
 		{.is_switch = true, .option = "mcore-exit-on-close", .type = 'b',
 		 .dest = (void *)&opt_exit_on_close,
-		 .descript = "Exit when the RPMsg host closes its connection"},
+		 .descript = "Exit when the virtio device closes its connection"},
 		ARG_TABLE_ENDMARKER,
 	};
 

@@ -31,6 +31,7 @@ extern int errno;
 #include <metal/io.h>
 #include <resource_table.h>
 #include <addr_translation.h>
+#include <mcore_rs/linux_shim.h>
 #endif
 
 #ifdef CONFIG_RUST_I2C

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <zephyr/device.h>
+#include <zephyr/kernel.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,23 @@ size_t mcore_rpmsg_shm_size(void);
 /** Device (physical) address of the first byte of the shared memory: the `phys-base`
  *  property where the node has one (native_sim), else its address (identity, i.MX). */
 uintptr_t mcore_rpmsg_shm_phys(void);
+
+/** Starts the link thread of zephyr_mcore::rpmsg (CONFIG_MCORE_RS_RPMSG_THREAD_*), once. */
+void mcore_rpmsg_thread_start(k_thread_entry_t entry);
+/** sys_cache_data_invd_range(): a no-op on cores without a data cache. */
+void mcore_cache_invd(void *addr, size_t size);
+/** sizeof / alignment of the OpenAMP structs that Rust allocates, as the C compiler sees them. */
+extern const size_t mcore_sizeof_rpmsg_endpoint;
+extern const size_t mcore_sizeof_rpmsg_virtio_device;
+extern const size_t mcore_sizeof_metal_io_region;
+extern const size_t mcore_alignof_rpmsg_endpoint;
+extern const size_t mcore_alignof_rpmsg_virtio_device;
+
+/* ---- System, src/shim/mcore_sys_shim.c ---- */
+
+/** entropy_get_entropy() on the chosen zephyr,entropy device: 0, -ENODEV, or -ENOTSUP when
+ *  the image has no entropy driver (CONFIG_ENTROPY_GENERATOR). */
+int mcore_entropy_u32(uint32_t *out);
 
 /* ---- I2C (zephyr/drivers/i2c.h), src/shim/mcore_i2c_shim.c ---- */
 

@@ -1,12 +1,16 @@
 /*
  * RPMsg shim for Rust: devicetree and Kconfig facts that only C macros can
- * read. OpenAMP's own functions are called from Rust directly. No logic here.
+ * read, the link thread's stack, the data-cache call and struct layouts.
+ * OpenAMP's own functions are called from Rust directly. No logic here.
  *
  * Copyright (c) 2026 mcore-rs developers
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <zephyr/kernel.h>
 #include <zephyr/devicetree.h>
+#include <zephyr/cache.h>
+#include <openamp/rpmsg_virtio.h>
+#include <metal/io.h>
 #include <mcore_rs/shim.h>
 
 #if !DT_HAS_CHOSEN(zephyr_ipc_shm)
@@ -36,3 +40,27 @@ uintptr_t mcore_rpmsg_shm_phys(void)
 	/* native_sim (mcore-rs,native-sim-shm): device addresses are offsets; i.MX: identity. */
 	return DT_PROP_OR(DT_CHOSEN(zephyr_ipc_shm), phys_base, DT_REG_ADDR(DT_CHOSEN(zephyr_ipc_shm)));
 }
+
+/* The link thread of zephyr_mcore::rpmsg: stack and priority from Kconfig. */
+static K_THREAD_STACK_DEFINE(mcore_rpmsg_stack, CONFIG_MCORE_RS_RPMSG_THREAD_STACK_SIZE);
+static struct k_thread mcore_rpmsg_thread;
+
+void mcore_rpmsg_thread_start(k_thread_entry_t entry)
+{
+	k_thread_create(&mcore_rpmsg_thread, mcore_rpmsg_stack,
+			K_THREAD_STACK_SIZEOF(mcore_rpmsg_stack), entry, NULL, NULL, NULL,
+			CONFIG_MCORE_RS_RPMSG_THREAD_PRIORITY, 0, K_NO_WAIT);
+	k_thread_name_set(&mcore_rpmsg_thread, "mcore_rpmsg");
+}
+
+void mcore_cache_invd(void *addr, size_t size)
+{
+	(void)sys_cache_data_invd_range(addr, size);
+}
+
+/* Layouts as GCC sees them, checked against bindgen's at Rpmsg::init. */
+const size_t mcore_sizeof_rpmsg_endpoint = sizeof(struct rpmsg_endpoint);
+const size_t mcore_sizeof_rpmsg_virtio_device = sizeof(struct rpmsg_virtio_device);
+const size_t mcore_sizeof_metal_io_region = sizeof(struct metal_io_region);
+const size_t mcore_alignof_rpmsg_endpoint = __alignof__(struct rpmsg_endpoint);
+const size_t mcore_alignof_rpmsg_virtio_device = __alignof__(struct rpmsg_virtio_device);

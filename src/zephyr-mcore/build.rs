@@ -15,6 +15,7 @@ fn main() {
         "CONFIG_RUST_I2C",
         "CONFIG_IPM",
         "CONFIG_I2C",
+        "CONFIG_OPENAMP_COPY_RSC_TABLE",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
@@ -23,6 +24,7 @@ fn main() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../include/mcore_rs/bindings.h");
     println!("cargo:rerun-if-changed={}", header.display());
     println!("cargo:rerun-if-changed=../../include/mcore_rs/shim.h");
+    println!("cargo:rerun-if-changed=../../include/mcore_rs/linux_shim.h");
 
     let target = env::var("TARGET").unwrap();
     let zephyr_base = env::var("ZEPHYR_BASE").expect("ZEPHYR_BASE (run from a Zephyr build)");
@@ -60,6 +62,7 @@ fn main() {
         .allowlist_type("metal_init_params")
         .allowlist_type("i2c_msg")
         .allowlist_var("RPMSG_.*")
+        .allowlist_var("mcore_.*")
         .allowlist_var("RSC_NOTIFY_ID_ANY")
         .allowlist_var("VIRTIO_DEV_DEVICE")
         .allowlist_var("VDEV_ID")

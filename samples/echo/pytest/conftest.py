@@ -2,4 +2,4 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts" / "pylib"))
-from mcore_sim.fixtures import firmware, logger, mcore, pytest_addoption  # noqa: E402,F401
+from mcore_sim.fixtures import board, firmware_exe, logger, mcore, pytest_addoption  # noqa: E402,F401

@@ -6,17 +6,25 @@
 //!   `/dev/ttyRPMSGn` (Linux `rpmsg_tty`) reads back the prefixed line. Queue endpoint with
 //!   zero-copy receive and send.
 //!
-//! Prints a boot line, and the per-endpoint counters after each burst of traffic.
+//! * NXP BSP kernels, with `CONFIG_MCORE_RS_ECHO_IMX_TTY` / `_IMX_PINGPONG` (`nxp-bsp.conf`):
+//!   `imx_rpmsg_tty` and `imx_rpmsg_pingpong`, see [`nxp`].
+//!
+//! Prints a boot line, each link change (Linux started or restarted the vdev), and the
+//! per-endpoint counters after each burst of traffic. Replies always go to the address the
+//! message came from.
 
 #![no_std]
+
+mod nxp;
 
 use core::fmt::Write;
 
 use log::{info, warn};
 use zephyr::time::Duration;
-use zephyr_mcore::rpmsg::{Endpoint, Received, Rpmsg, Stats};
+use zephyr_mcore::rpmsg::{Endpoint, LinkState, Received, Rpmsg, RxBuffer, Stats};
+use zephyr_mcore::Error;
 
-/// Echo endpoint: handled in the kick-processing thread, so its queue is unused.
+/// Echo endpoint: handled in the link thread, so its queue is unused.
 static CLIENT_SAMPLE: Endpoint<1> = Endpoint::new();
 /// TTY endpoint: messages queued (buffers held) until the main loop answers them.
 static TTY: Endpoint<16> = Endpoint::new();
@@ -27,8 +35,20 @@ const SEND_TIMEOUT: Duration = Duration::millis(100);
 const REPORT_AFTER: Duration = Duration::millis(500);
 
 fn echo(ep: &Endpoint<1>, msg: Received<'_>) {
-    if let Err(e) = ep.send_to(msg.data, msg.src, SEND_TIMEOUT) {
-        warn!("rpmsg-client-sample: reply to {:#x} failed: {}", msg.src, e);
+    match ep.send_to(msg.data, msg.src, SEND_TIMEOUT) {
+        Ok(()) | Err(Error::LinkDown) => {}
+        Err(e) => warn!("rpmsg-client-sample: reply to {:#x} failed: {}", msg.src, e),
+    }
+}
+
+fn link_changed(s: LinkState) {
+    match s {
+        LinkState::Up => info!(
+            "endpoints: rpmsg-client-sample {:#x}, rpmsg-tty {:#x}",
+            CLIENT_SAMPLE.addr(),
+            TTY.addr()
+        ),
+        LinkState::Down => info!("link down: waiting for Linux to start the vdev again"),
     }
 }
 
@@ -44,8 +64,7 @@ impl Write for SliceWriter<'_> {
     }
 }
 
-fn tty_reply() -> Result<(), zephyr_mcore::Error> {
-    let msg = TTY.try_recv()?;
+fn tty_reply(msg: RxBuffer<'_>) -> Result<(), Error> {
     let mut tx = TTY.tx_buffer(msg.src(), SEND_TIMEOUT)?;
     let buf = tx.as_mut();
     let mut w = SliceWriter(buf, 0);
@@ -65,9 +84,10 @@ extern "C" fn rust_main() {
     // SAFETY: called once, before any other thread logs.
     unsafe { zephyr::set_logger().ok() };
     info!(
-        "mcore-rs echo {} on {}: rpmsg-client-sample, rpmsg-tty",
+        "mcore-rs echo {} on {}: rpmsg-client-sample, rpmsg-tty{}",
         env!("CARGO_PKG_VERSION"),
-        zephyr::kconfig::CONFIG_BOARD
+        zephyr::kconfig::CONFIG_BOARD,
+        nxp::SERVICES
     );
 
     let rpmsg = match Rpmsg::init() {
@@ -77,42 +97,40 @@ extern "C" fn rust_main() {
             return;
         }
     };
+    rpmsg.on_link_change(link_changed);
     if let Err(e) = CLIENT_SAMPLE.bind_with_callback(rpmsg, "rpmsg-client-sample", echo) {
         warn!("rpmsg-client-sample: {}", e);
     }
     if let Err(e) = TTY.bind(rpmsg, "rpmsg-tty") {
         warn!("rpmsg-tty: {}", e);
     }
-    info!(
-        "endpoints: rpmsg-client-sample {:#x}, rpmsg-tty {:#x}",
-        CLIENT_SAMPLE.addr(),
-        TTY.addr()
-    );
+    nxp::bind(rpmsg);
     // The payload limit is enforced before any buffer is taken: show it once.
-    let max = CLIENT_SAMPLE.max_payload().unwrap_or(0);
     match CLIENT_SAMPLE.try_send_to(&[0u8; 497], 0x400) {
         Err(e) => info!(
             "max payload {} bytes; a 497-byte send is refused: {}",
-            max, e
+            CLIENT_SAMPLE.max_payload(),
+            e
         ),
         Ok(()) => warn!("a 497-byte send was accepted"),
     }
 
     let mut shown = (Stats::default(), Stats::default());
     loop {
-        let kicked = rpmsg.poll(REPORT_AFTER).unwrap_or(false);
-        loop {
-            match tty_reply() {
-                Ok(()) => {}
-                Err(zephyr_mcore::Error::WouldBlock) => break,
+        match TTY.recv(REPORT_AFTER) {
+            Ok(msg) => match tty_reply(msg) {
+                Ok(()) | Err(Error::LinkDown) => {}
                 Err(e) => warn!("rpmsg-tty: reply failed: {}", e),
+            },
+            Err(Error::TimedOut) => {
+                let now = (CLIENT_SAMPLE.stats(), TTY.stats());
+                if now != shown {
+                    report("rpmsg-client-sample", now.0);
+                    report("rpmsg-tty", now.1);
+                    shown = now;
+                }
             }
-        }
-        let now = (CLIENT_SAMPLE.stats(), TTY.stats());
-        if !kicked && now != shown {
-            report("rpmsg-client-sample", now.0);
-            report("rpmsg-tty", now.1);
-            shown = now;
+            Err(e) => warn!("rpmsg-tty: {}", e),
         }
     }
 }

@@ -1,13 +1,17 @@
 //! mcore-rs IMU: an Adafruit Precision NXP 9-DOF (FXOS8700 + FXAS21002) on Zephyr I2C,
 //! streamed to Linux over RPMsg so that no sample is lost when Linux goes away and comes back.
 //!
-//! * Every 10 ms: read both chips, compute |accel| (m/s²), |mag| (µT), |gyro| (dps), push
-//!   (sequence number, uptime ms, three norms) into a 300-entry buffer.
+//! * From boot, link up or down (on i.MX 95 the System Manager starts the M7 before Linux):
+//!   every 10 ms read both chips, compute |accel| (m/s²), |mag| (µT), |gyro| (dps), push
+//!   (sequence number, uptime ms, three norms) into a buffer of
+//!   `CONFIG_MCORE_RS_IMU_BUFFER_SAMPLES` entries (default 300 = 3 s).
 //! * Every 100 ms, while Linux is there: send the unsent samples in batches of 10 on the
 //!   `mcore-imu` channel.
 //! * Linux controls the stream on the same channel: start (with the heartbeat timeout),
-//!   stop, heartbeat, ack. No heartbeat for the timeout → stop sending, keep sampling and
-//!   buffering; Linux back → resend from the oldest unacknowledged sample.
+//!   stop, heartbeat, ack. Batches go to the address the last control message came from. No
+//!   heartbeat for the timeout, or the link down (a new Linux reset the vdev) → stop sending,
+//!   keep sampling and buffering; Linux back (start or heartbeat) → resend from the oldest
+//!   unacknowledged sample.
 //! * Only acknowledged samples are freed. A full buffer drops its oldest sample and counts it;
 //!   the count travels in every batch header and shows as a gap in sequence numbers.
 
@@ -17,17 +21,19 @@ use imu_proto::buffer::SampleBuffer;
 use imu_proto::wire::{self, Command, Sample, MAX_BATCH};
 use log::{error, info, warn};
 use nxp_imu::{norm, AccelRange, Fxas21002, Fxos8700, GyroOdr, GyroRange, Odr};
-use zephyr::time::Duration;
 use zephyr_mcore::i2c::I2c;
 use zephyr_mcore::rpmsg::{Endpoint, Rpmsg};
 use zephyr_mcore::Error;
 
-/// Control messages in, batches out. 16 held buffers: never more than the vring holds.
-static IMU: Endpoint<16> = Endpoint::new();
+/// Control messages in, batches out. Up to 64 held: after a resend of the whole buffer Linux
+/// acknowledges every batch at once (60 with 600 samples), and a dropped ack would leave
+/// stored samples unacknowledged.
+static IMU: Endpoint<64> = Endpoint::new();
 
 const SAMPLE_PERIOD_MS: i64 = 10;
 const SAMPLES_PER_SEND: u32 = 10;
-const BUFFER: usize = 300;
+/// Buffered samples (`CONFIG_MCORE_RS_IMU_BUFFER_SAMPLES`, 20 bytes each).
+const BUFFER: usize = zephyr::kconfig::CONFIG_MCORE_RS_IMU_BUFFER_SAMPLES as usize;
 const DEFAULT_HEARTBEAT_TIMEOUT_MS: u32 = 1000;
 
 fn uptime_ms() -> i64 {
@@ -37,6 +43,8 @@ fn uptime_ms() -> i64 {
 
 /// What Linux asked for.
 struct Link {
+    /// Where batches go: the source of the last control message.
+    dest: u32,
     streaming: bool,
     heartbeat_lost: bool,
     heartbeat_timeout_ms: u32,
@@ -74,8 +82,10 @@ impl Link {
                     info!("Linux back: resending {} buffered samples", buf.len());
                 }
             }
-            Command::Ack { seq } => {
-                buf.ack(seq);
+            Command::Ack { boot_id, seq } => {
+                if let Err(e) = buf.ack(boot_id, seq) {
+                    warn!("{}", e);
+                }
             }
         }
     }
@@ -94,31 +104,53 @@ impl Link {
     }
 }
 
-/// Sends every unsent sample in batches of up to 10, until none is left or no buffer is free.
-fn send_unsent(buf: &mut SampleBuffer<BUFFER>) {
+/// Sends every unsent sample in batches of up to 10 to `dest`, until none is left or no
+/// buffer is free.
+fn send_unsent(buf: &mut SampleBuffer<BUFFER>, dest: u32) {
     let mut batch = [Sample::new(0, 0, 0.0, 0.0, 0.0); MAX_BATCH];
-    let mut bytes = [0u8; 16 + 20 * MAX_BATCH];
+    let mut bytes = [0u8; wire::MAX_BATCH_LEN];
     loop {
         let n = buf.peek_unsent(&mut batch);
         if n == 0 {
             return;
         }
-        let len = wire::encode_batch(
-            &mut bytes,
-            &batch[..n],
-            buf.dropped(),
-            buf.dropped_unsent(),
-            buf.len() as u16,
-        );
-        match IMU.try_send(&bytes[..len]) {
+        let len = wire::encode_batch(&mut bytes, &batch[..n], &buf.batch_info());
+        match IMU.try_send_to(&bytes[..len], dest) {
             Ok(()) => buf.mark_sent(n),
-            Err(Error::WouldBlock | Error::NoDestination) => return,
+            Err(Error::WouldBlock | Error::NoDestination | Error::LinkDown) => return,
             Err(e) => {
                 warn!("batch send failed: {}", e);
                 return;
             }
         }
     }
+}
+
+/// 32 bits that differ from boot to boot, for the boot identifier in every batch (so that
+/// Linux tells a firmware restart from repeated samples): the `zephyr,entropy` device where
+/// the image has one (native_sim with `--seed-random`), else the low bits of the sensors' own
+/// noise over a few readings and the cycle counter.
+fn boot_random(accel: &mut Fxos8700<I2c>, gyro: &mut Fxas21002<I2c>) -> u32 {
+    if let Ok(r) = zephyr_mcore::entropy_u32() {
+        return r;
+    }
+    // FNV-1a over the raw bits.
+    let mut h: u32 = 0x811c_9dc5;
+    let mut mix = |v: u32| {
+        for b in v.to_le_bytes() {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+    };
+    for _ in 0..8 {
+        if let (Ok(a), Ok(g)) = (accel.read(), gyro.read()) {
+            for v in a.accel.iter().chain(&a.mag).chain(&g.dps) {
+                mix(v.to_bits());
+            }
+        }
+        // SAFETY: k_cycle_get_32() has no preconditions.
+        mix(unsafe { zephyr::raw::k_cycle_get_32() });
+    }
+    h
 }
 
 #[no_mangle]
@@ -165,13 +197,19 @@ extern "C" fn rust_main() {
         return;
     }
     info!(
-        "{} endpoint {:#x}: waiting for start",
+        "{}: sampling; {} samples buffered for Linux",
         wire::SERVICE,
-        IMU.addr()
+        BUFFER
     );
 
-    let mut buf = SampleBuffer::<BUFFER>::new(0);
+    let boot_id = wire::boot_id(boot_random(&mut accel, &mut gyro));
+    info!("boot id {:08x}", boot_id);
+    static mut BUF: SampleBuffer<BUFFER> = SampleBuffer::new(wire::boot_id(1), 0);
+    // SAFETY: rust_main runs once, and this is the only reference to BUF ever made.
+    let buf = unsafe { &mut *core::ptr::addr_of_mut!(BUF) };
+    *buf = SampleBuffer::new(boot_id, 0);
     let mut link = Link {
+        dest: zephyr_mcore::rpmsg::RPMSG_ADDR_ANY,
         streaming: false,
         heartbeat_lost: false,
         heartbeat_timeout_ms: DEFAULT_HEARTBEAT_TIMEOUT_MS,
@@ -208,23 +246,27 @@ extern "C" fn rust_main() {
 
         while let Ok(msg) = IMU.try_recv() {
             match Command::decode(&msg) {
-                Ok(cmd) => link.apply(cmd, &mut buf, now),
+                Ok(cmd) => {
+                    link.dest = msg.src();
+                    link.apply(cmd, buf, now);
+                }
                 Err(e) => warn!("ignored control message: {}", e),
             }
         }
-        link.check_heartbeat(&buf, now);
+        if link.streaming && !rpmsg.is_up() {
+            link.streaming = false;
+            warn!("link down: stop sending, buffering ({} samples)", buf.len());
+        }
+        link.check_heartbeat(buf, now);
         tick = tick.wrapping_add(1);
         if link.streaming && !link.heartbeat_lost && tick.is_multiple_of(SAMPLES_PER_SEND) {
-            send_unsent(&mut buf);
+            send_unsent(buf, link.dest);
         }
 
         next += SAMPLE_PERIOD_MS;
-        loop {
-            let left = next - uptime_ms();
-            if left <= 0 {
-                break;
-            }
-            let _ = rpmsg.poll(Duration::millis(left as _));
+        let left = next - uptime_ms();
+        if left > 0 {
+            zephyr::time::sleep(zephyr::time::Duration::millis(left as _));
         }
     }
 }

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from . import Firmware, build_host_tool
+from . import Board, build_host_tool
 
 
 def pytest_addoption(parser):
@@ -16,24 +16,36 @@ def pytest_addoption(parser):
 
 
 @pytest.fixture(scope="module")
-def firmware(request, tmp_path_factory):
-    """The sample's zephyr.exe, running with a private socket and shm object; stopped at the
-    end with a check that it exits with 0 and removes both."""
-    build_dir = Path(request.config.getoption("--build-dir"))
-    fw = Firmware(build_dir / "zephyr" / "zephyr.exe", tmp_path_factory.mktemp("fw")).start()
-    yield fw
-    rc = fw.stop()
-    assert rc == 0, f"firmware exit code {rc}\n{fw.log()}"
-    assert fw.cleaned_up(), "socket or shared-memory object left behind"
+def firmware_exe(request) -> Path:
+    """The sample's native_sim zephyr.exe."""
+    return Path(request.config.getoption("--build-dir")) / "zephyr" / "zephyr.exe"
+
+
+@pytest.fixture(scope="module")
+def board(request, firmware_exe, tmp_path_factory):
+    """The firmware and its virtio device, ready for Linux boots (``board.run(script)``).
+    A test module's ``FIRMWARE_ARGS`` list is added to the firmware's command line.
+
+    At the end: no kernel ``BUG:``/``WARNING:``/``Call Trace`` in any boot, and the firmware
+    exits with 0 and removes its socket and shm object."""
+    args = list(getattr(request.module, "FIRMWARE_ARGS", []))
+    b = Board(firmware_exe, tmp_path_factory.mktemp("board"), args).start()
+    yield b
+    problems = [p for uml in b.boots for p in uml.kernel_problems()]
+    vrc, frc = b.stop()
+    assert not problems, "kernel problems:\n" + "\n".join(problems)
+    assert frc == 0, f"firmware exit code {frc}\n{b.firmware.log()}"
+    assert vrc == 0, f"mcore-vdev exit code {vrc}\n{b.vdev.log()}"
+    assert b.firmware.cleaned_up(), "socket or shared-memory object left behind"
 
 
 @pytest.fixture(scope="module")
 def mcore():
-    """The `mcore` host tool (release build)."""
+    """The `mcore` tool (release build); runs inside User-Mode Linux from the host tree."""
     return build_host_tool("mcore")
 
 
 @pytest.fixture(scope="module")
 def logger():
-    """The `imu-logger` host tool (release build)."""
+    """The `imu-logger` tool (release build); runs inside User-Mode Linux."""
     return build_host_tool("imu-logger")

@@ -1,20 +1,51 @@
 //! The firmware's sample buffer: unacknowledged samples, oldest first, with a send cursor.
 //!
-//! * A sample is freed only when Linux acknowledges it ([`SampleBuffer::ack`]).
+//! * A sample is freed only when Linux acknowledges it ([`SampleBuffer::ack`]), and only by an
+//!   ack for this boot's id: an ack meant for a previous boot is refused ([`StaleAck`]).
 //! * When the buffer is full, [`SampleBuffer::push`] drops the oldest sample and counts it
 //!   ([`SampleBuffer::dropped`]): Linux sees a gap in the sequence numbers and the count in
 //!   every batch header. No loss is silent.
 //! * [`SampleBuffer::rewind`] moves the send cursor back to the oldest unacknowledged sample,
 //!   for when Linux comes back after a heartbeat loss.
+//! * [`SampleBuffer::batch_info`] gives the header fields of the next batch (boot id and
+//!   counters) for [`encode_batch`](crate::wire::encode_batch).
+
+use core::fmt;
+use core::num::NonZeroU32;
 
 use heapless::Deque;
 
 use crate::seq_after;
-use crate::wire::{Sample, MAX_BATCH};
+use crate::wire::{BatchInfo, Sample, MAX_BATCH};
+
+/// An ack for another boot than the buffer's: nothing was freed.
+///
+/// It is normal right after a firmware restart: the ack Linux sent for the previous boot's
+/// batches arrives at the new firmware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaleAck {
+    /// Boot id the ack names.
+    pub acked: NonZeroU32,
+    /// The buffer's (this boot's) id.
+    pub current: NonZeroU32,
+}
+
+impl fmt::Display for StaleAck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ignored ack for boot {:08x}: this is boot {:08x}",
+            self.acked, self.current
+        )
+    }
+}
+
+impl core::error::Error for StaleAck {}
 
 /// `N` samples (300 in the IMU sample: 3 s at 100 Hz), oldest first.
 pub struct SampleBuffer<const N: usize> {
     q: Deque<Sample, N>,
+    boot_id: NonZeroU32,
     next_seq: u32,
     cursor: u32,
     /// One past the newest sample ever sent (not moved back by a rewind).
@@ -23,17 +54,13 @@ pub struct SampleBuffer<const N: usize> {
     dropped_unsent: u32,
 }
 
-impl<const N: usize> Default for SampleBuffer<N> {
-    fn default() -> Self {
-        Self::new(0)
-    }
-}
-
 impl<const N: usize> SampleBuffer<N> {
-    /// An empty buffer whose first sample gets sequence number `first_seq`.
-    pub const fn new(first_seq: u32) -> Self {
+    /// An empty buffer for boot `boot_id` (see [`wire::boot_id`](crate::wire::boot_id)), whose
+    /// first sample gets sequence number `first_seq` (0 in the IMU sample).
+    pub const fn new(boot_id: NonZeroU32, first_seq: u32) -> Self {
         Self {
             q: Deque::new(),
+            boot_id,
             next_seq: first_seq,
             cursor: first_seq,
             sent_hw: first_seq,
@@ -77,9 +104,20 @@ impl<const N: usize> SampleBuffer<N> {
         }
     }
 
-    /// Frees every sample up to and including `seq`; returns how many were freed. An `ack` for
-    /// samples not sent yet also moves the cursor past them.
-    pub fn ack(&mut self, seq: u32) -> usize {
+    /// Applies Linux's ack of boot `boot_id` up to and including `seq`: frees those samples
+    /// and returns how many were freed. An ack for samples not sent yet also moves the cursor
+    /// past them.
+    ///
+    /// # Errors
+    /// [`StaleAck`] when `boot_id` is not this buffer's boot id (an ack meant for a previous
+    /// boot); nothing is freed.
+    pub fn ack(&mut self, boot_id: NonZeroU32, seq: u32) -> Result<usize, StaleAck> {
+        if boot_id != self.boot_id {
+            return Err(StaleAck {
+                acked: boot_id,
+                current: self.boot_id,
+            });
+        }
         let mut n = 0;
         while let Some(s) = self.q.front() {
             if seq_after(s.seq.get(), seq) {
@@ -89,7 +127,7 @@ impl<const N: usize> SampleBuffer<N> {
             n += 1;
         }
         self.clamp_cursor();
-        n
+        Ok(n)
     }
 
     /// Next send starts again at the oldest unacknowledged sample.
@@ -148,11 +186,30 @@ impl<const N: usize> SampleBuffer<N> {
     pub fn next_seq(&self) -> u32 {
         self.next_seq
     }
+
+    /// The boot id given to [`SampleBuffer::new`].
+    pub fn boot_id(&self) -> NonZeroU32 {
+        self.boot_id
+    }
+
+    /// Header fields for the next batch: boot id, [`SampleBuffer::dropped`],
+    /// [`SampleBuffer::dropped_unsent`] and [`SampleBuffer::len`] (saturated to `u16::MAX`).
+    pub fn batch_info(&self) -> BatchInfo {
+        BatchInfo {
+            boot_id: self.boot_id,
+            dropped_total: self.dropped,
+            dropped_unsent: self.dropped_unsent,
+            buffered: u16::try_from(self.q.len()).unwrap_or(u16::MAX),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::boot_id;
+
+    const BOOT: NonZeroU32 = boot_id(0x1234_5678);
 
     fn seqs(b: &mut SampleBuffer<5>) -> std::vec::Vec<u32> {
         let mut out = [Sample::new(0, 0, 0.0, 0.0, 0.0); MAX_BATCH];
@@ -163,14 +220,14 @@ mod tests {
 
     #[test]
     fn sends_each_sample_once_and_frees_only_acked() {
-        let mut b = SampleBuffer::<5>::new(0);
+        let mut b = SampleBuffer::<5>::new(BOOT, 0);
         for t in 0..3 {
             b.push(t, 9.8, 45.0, 0.0);
         }
         assert_eq!(seqs(&mut b), [0, 1, 2]);
         assert_eq!(seqs(&mut b), [] as [u32; 0]);
         assert_eq!(b.len(), 3, "sent but unacknowledged samples stay");
-        assert_eq!(b.ack(1), 2);
+        assert_eq!(b.ack(BOOT, 1).unwrap(), 2);
         assert_eq!(b.len(), 1);
         b.rewind();
         assert_eq!(
@@ -182,7 +239,7 @@ mod tests {
 
     #[test]
     fn full_buffer_drops_oldest_and_counts() {
-        let mut b = SampleBuffer::<5>::new(0);
+        let mut b = SampleBuffer::<5>::new(BOOT, 0);
         for t in 0..8 {
             b.push(t, 0.0, 0.0, 0.0);
         }
@@ -193,7 +250,7 @@ mod tests {
             "gap 0..=2 equals the drop count"
         );
         // A cursor inside the dropped range moves to the oldest kept sample.
-        let mut b = SampleBuffer::<5>::new(0);
+        let mut b = SampleBuffer::<5>::new(BOOT, 0);
         b.push(0, 0.0, 0.0, 0.0);
         assert_eq!(seqs(&mut b), [0]);
         for t in 1..9 {
@@ -205,7 +262,7 @@ mod tests {
 
     #[test]
     fn drops_of_sent_and_unsent_samples_are_told_apart() {
-        let mut b = SampleBuffer::<5>::new(0);
+        let mut b = SampleBuffer::<5>::new(BOOT, 0);
         for t in 0..4 {
             b.push(t, 0.0, 0.0, 0.0);
         }
@@ -221,24 +278,28 @@ mod tests {
 
     #[test]
     fn sequence_numbers_wrap() {
-        let mut b = SampleBuffer::<5>::new(u32::MAX - 2);
+        let mut b = SampleBuffer::<5>::new(BOOT, u32::MAX - 2);
         for t in 0..5 {
             b.push(t, 0.0, 0.0, 0.0);
         }
         assert_eq!(seqs(&mut b), [u32::MAX - 2, u32::MAX - 1, u32::MAX, 0, 1]);
-        assert_eq!(b.ack(u32::MAX), 3, "serial comparison across the wrap");
-        assert_eq!(b.ack(0), 1);
+        assert_eq!(
+            b.ack(BOOT, u32::MAX).unwrap(),
+            3,
+            "serial comparison across the wrap"
+        );
+        assert_eq!(b.ack(BOOT, 0).unwrap(), 1);
         b.push(5, 0.0, 0.0, 0.0);
         b.push(6, 0.0, 0.0, 0.0);
         assert_eq!(b.unsent(), 2);
         assert_eq!(seqs(&mut b), [2, 3]);
-        assert_eq!(b.ack(3), 3);
+        assert_eq!(b.ack(BOOT, 3).unwrap(), 3);
         assert!(b.is_empty());
     }
 
     #[test]
     fn a_failed_send_loses_nothing() {
-        let mut b = SampleBuffer::<5>::new(0);
+        let mut b = SampleBuffer::<5>::new(BOOT, 0);
         b.push(0, 0.0, 0.0, 0.0);
         let mut out = [Sample::new(0, 0, 0.0, 0.0, 0.0); MAX_BATCH];
         assert_eq!(b.peek_unsent(&mut out), 1);
@@ -251,14 +312,62 @@ mod tests {
 
     #[test]
     fn stale_or_future_acks_are_harmless() {
-        let mut b = SampleBuffer::<5>::new(10);
+        let mut b = SampleBuffer::<5>::new(BOOT, 10);
         for t in 0..3 {
             b.push(t, 0.0, 0.0, 0.0);
         }
-        assert_eq!(b.ack(5), 0, "an ack from before the buffer frees nothing");
-        assert_eq!(b.ack(11), 2);
+        assert_eq!(
+            b.ack(BOOT, 5).unwrap(),
+            0,
+            "an ack from before the buffer frees nothing"
+        );
+        assert_eq!(b.ack(BOOT, 11).unwrap(), 2);
         assert_eq!(seqs(&mut b), [12], "cursor moved past acked samples");
-        assert_eq!(b.ack(1000), 1);
+        assert_eq!(b.ack(BOOT, 1000).unwrap(), 1);
         assert_eq!(b.next_seq(), 13);
+    }
+
+    #[test]
+    fn an_ack_for_another_boot_frees_nothing() {
+        let mut b = SampleBuffer::<5>::new(BOOT, 0);
+        for t in 0..3 {
+            b.push(t, 0.0, 0.0, 0.0);
+        }
+        assert_eq!(seqs(&mut b), [0, 1, 2]);
+        let old = boot_id(0x0bad_b007);
+        // The previous boot had sent far more: its ack for 5000 would free all of these.
+        assert_eq!(
+            b.ack(old, 5000),
+            Err(StaleAck {
+                acked: old,
+                current: BOOT
+            })
+        );
+        assert_eq!(b.len(), 3, "a stale ack frees nothing");
+        b.rewind();
+        assert_eq!(seqs(&mut b), [0, 1, 2], "nor moves the cursor");
+        assert_eq!(
+            std::format!("{}", b.ack(old, 1).unwrap_err()),
+            "ignored ack for boot 0badb007: this is boot 12345678"
+        );
+        assert_eq!(b.ack(BOOT, 1), Ok(2));
+    }
+
+    #[test]
+    fn batch_info_carries_boot_id_and_counters() {
+        let mut b = SampleBuffer::<5>::new(BOOT, 0);
+        for t in 0..7 {
+            b.push(t, 0.0, 0.0, 0.0);
+        }
+        assert_eq!(b.boot_id(), BOOT);
+        assert_eq!(
+            b.batch_info(),
+            BatchInfo {
+                boot_id: BOOT,
+                dropped_total: 2,
+                dropped_unsent: 2,
+                buffered: 5
+            }
+        );
     }
 }

@@ -12,10 +12,9 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rpmsg_proto::{check_payload, MAX_PAYLOAD, RPMSG_ADDR_ANY, RPMSG_NAME_SIZE};
+use rpmsg_proto::{MAX_PAYLOAD, RPMSG_ADDR_ANY, RPMSG_NAME_SIZE};
 
-use crate::bus::Channel;
-use crate::link::RpmsgLink;
+use crate::link::{Channel, RpmsgLink};
 use crate::{Error, Result};
 
 /// `struct rpmsg_endpoint_info` (uapi/linux/rpmsg.h): name[32], src, dst. 40 bytes.
@@ -187,9 +186,18 @@ impl RpmsgLink for CharDevLink {
         if name != self.name {
             return Err(Error::NoSuchChannel(name.into()));
         }
-        check_payload(data.len(), MAX_PAYLOAD)?;
-        self.ept.write_all(data)?;
-        Ok(())
+        // No check here: Linux's own refusal (EMSGSIZE) is what the program must see.
+        match self.ept.write(data) {
+            Ok(n) if n == data.len() => Ok(()),
+            Ok(n) => {
+                Err(std::io::Error::other(format!("short write: {n} of {}", data.len())).into())
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => Err(Error::Refused {
+                len: data.len(),
+                max: MAX_PAYLOAD,
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn recv(&mut self, name: &str, timeout: Duration) -> Result<Vec<u8>> {
@@ -205,7 +213,14 @@ impl RpmsgLink for CharDevLink {
         // SAFETY: one valid pollfd for the duration of the call.
         let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
         if rc < 0 {
-            return Err(std::io::Error::last_os_error().into());
+            let e = std::io::Error::last_os_error();
+            // A signal (SIGTERM for a clean stop) interrupts the wait like a timeout, so that
+            // the caller gets to look at its stop flag.
+            return Err(if e.kind() == std::io::ErrorKind::Interrupted {
+                Error::TimedOut
+            } else {
+                e.into()
+            });
         }
         if rc == 0 {
             return Err(Error::TimedOut);

@@ -1,19 +1,33 @@
-//! [`RpmsgLink`]: the one interface programs use to talk RPMsg to the firmware, whatever is
-//! underneath: [`SimLink`] (this crate's own vdev host over a simulator's shared memory) or, on
-//! real Linux, the kernel's virtio_rpmsg_bus through `/dev/rpmsg*` (rpmsg_char).
+//! [`RpmsgLink`]: the one interface programs use to talk RPMsg to the firmware through the
+//! Linux kernel, and [`Target`], the command-line options that say where.
+//!
+//! The backend is the kernel's `rpmsg_char` ([`CharDevLink`]): on an i.MX target, and on a PC
+//! inside User-Mode Linux, whose virtio rpmsg device is backed by the firmware running on
+//! `native_sim`. The code path is the same in both places.
 
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use crate::bus::{Channel, Event, VirtioRpmsg};
-use crate::kick::SocketKick;
-use crate::shm::Shm;
+use crate::chardev::{channels_in, CharDevLink};
 use crate::{Error, Result};
+
+/// A channel the firmware announced through the name service, as Linux shows it in
+/// `/sys/bus/rpmsg/devices/*/{name,src,dst}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    /// Service name (`rpmsg-client-sample`, `rpmsg-tty`, ...).
+    pub name: String,
+    /// The firmware endpoint's address.
+    pub remote: u32,
+    /// The Linux endpoint of the channel's driver, `RPMSG_ADDR_ANY` (0xffffffff) while no
+    /// driver has bound it.
+    pub local: u32,
+}
 
 /// RPMsg as a program on the Linux side sees it: named channels announced by the firmware,
 /// datagrams of at most 496 bytes.
 pub trait RpmsgLink {
-    /// Processes pending traffic and returns the channels the firmware has announced.
+    /// The channels the firmware has announced.
     ///
     /// # Errors
     /// Backend errors.
@@ -22,8 +36,8 @@ pub trait RpmsgLink {
     /// Sends one message on channel `name`, waiting up to `timeout` for a buffer.
     ///
     /// # Errors
-    /// [`Error::NoSuchChannel`], [`Error::MessageTooLarge`] (> 496 bytes, nothing sent),
-    /// [`Error::TimedOut`].
+    /// [`Error::NoSuchChannel`], [`Error::Refused`] (> 496 bytes: Linux's `EMSGSIZE`, nothing
+    /// sent), [`Error::TimedOut`].
     fn send(&mut self, name: &str, data: &[u8], timeout: Duration) -> Result<()>;
 
     /// Receives one message on channel `name`, waiting up to `timeout`.
@@ -33,82 +47,47 @@ pub trait RpmsgLink {
     fn recv(&mut self, name: &str, timeout: Duration) -> Result<Vec<u8>>;
 }
 
-/// The simulator backend: [`VirtioRpmsg`] over the firmware's POSIX shared memory and kick
-/// socket (firmware built for `native_sim`).
-pub struct SimLink {
-    bus: VirtioRpmsg<SocketKick>,
-    resumed: bool,
+/// Where the firmware is, as every host program takes it on its command line.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Target {
+    /// The rpmsg_char control device of the firmware's vdev (`CONFIG_RPMSG_CTRL`).
+    #[arg(long, global = true, default_value = "/dev/rpmsg_ctrl0")]
+    pub rpmsg_ctrl: PathBuf,
+    /// Seconds to wait for a channel to be announced, and for replies.
+    #[arg(long, global = true, default_value_t = 10.0)]
+    pub timeout: f64,
 }
 
-impl SimLink {
-    /// Connects to the firmware's kick socket `ipc` and shared-memory object `shm`, waiting up
-    /// to `timeout` for both and for the resource table.
+impl Target {
+    /// `--timeout` as a [`Duration`].
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout)
+    }
+
+    /// Waits up to `--timeout` until the firmware has announced `channel`, then opens an
+    /// rpmsg_char endpoint on it.
     ///
     /// # Errors
-    /// I/O errors; [`Error::ResourceTable`] when no valid table appeared in time.
-    pub fn attach(ipc: &Path, shm: &str, timeout: Duration) -> Result<Self> {
-        Self::attach_at(ipc, shm, timeout, 0)
+    /// [`Error::NoSuchChannel`] when it was not announced in time; [`CharDevLink::open`]'s.
+    pub fn open(&self, channel: &str) -> Result<CharDevLink> {
+        wait_channel(Path::new("/sys"), channel, self.timeout())?;
+        CharDevLink::open(&self.rpmsg_ctrl, channel, self.timeout())
     }
+}
 
-    /// [`SimLink::attach`] for firmware whose shared memory starts at device address
-    /// `phys_base` ([`VirtioRpmsg::attach_at`]).
-    ///
-    /// # Errors
-    /// As [`SimLink::attach`].
-    pub fn attach_at(ipc: &Path, shm: &str, timeout: Duration, phys_base: u64) -> Result<Self> {
-        let kick = SocketKick::connect(ipc, timeout)?;
-        let shm = Shm::open_posix(shm)?;
-        let (bus, resumed) = VirtioRpmsg::attach_at(shm, kick, timeout, phys_base)?;
-        Ok(Self { bus, resumed })
-    }
-
-    /// `true` when this host resumed the state a previous host left in shared memory.
-    pub fn resumed(&self) -> bool {
-        self.resumed
-    }
-
-    /// The underlying vdev host.
-    pub fn bus(&mut self) -> &mut VirtioRpmsg<SocketKick> {
-        &mut self.bus
-    }
-
-    /// Waits up to `timeout` until channel `name` is announced.
-    ///
-    /// # Errors
-    /// [`Error::NoSuchChannel`] after `timeout`.
-    pub fn wait_channel(&mut self, name: &str, timeout: Duration) -> Result<Channel> {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            if let Ok(c) = self.bus.channel(name) {
-                return Ok(c);
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return Err(Error::NoSuchChannel(name.into()));
-            }
-            self.bus.poll(left.min(Duration::from_millis(50)))?;
+/// Waits up to `timeout` until the sysfs tree at `sysfs` shows channel `name`.
+///
+/// # Errors
+/// [`Error::NoSuchChannel`] after `timeout`; I/O errors reading sysfs.
+pub fn wait_channel(sysfs: &Path, name: &str, timeout: Duration) -> Result<Channel> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(c) = channels_in(sysfs)?.into_iter().find(|c| c.name == name) {
+            return Ok(c);
         }
-    }
-
-    /// Drains queued events (for logging).
-    pub fn events(&mut self) -> Vec<Event> {
-        std::iter::from_fn(|| self.bus.next_event()).collect()
-    }
-}
-
-impl RpmsgLink for SimLink {
-    fn channels(&mut self) -> Result<Vec<Channel>> {
-        self.bus.process()?;
-        Ok(self.bus.channels().to_vec())
-    }
-
-    fn send(&mut self, name: &str, data: &[u8], timeout: Duration) -> Result<()> {
-        let ch = self.bus.channel(name)?;
-        self.bus.send(ch.local, ch.remote, data, timeout)
-    }
-
-    fn recv(&mut self, name: &str, timeout: Duration) -> Result<Vec<u8>> {
-        let ch = self.bus.channel(name)?;
-        self.bus.recv(ch.local, timeout).map(|m| m.data)
+        if Instant::now() >= deadline {
+            return Err(Error::NoSuchChannel(name.into()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

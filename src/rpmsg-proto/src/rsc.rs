@@ -287,6 +287,82 @@ impl RpmsgVdev {
     }
 }
 
+/// Resource type of a carveout entry (`RSC_CARVEOUT`).
+pub const RSC_CARVEOUT: u32 = 0;
+
+/// `true` when byte `offset` of resource table `table` lies in a field the host writes while
+/// it runs the remote core (Linux `remoteproc_core.c`, `remoteproc_virtio.c`):
+///
+/// * vdev entry: `notifyid`, `gfeatures` (`rproc_virtio_finalize_features()`), `status`
+///   (`rproc_virtio_set_status()`, `rproc_virtio_reset()`) and the config space
+///   (`rproc_virtio_set()`);
+/// * each vring: `da` (`rp_find_vq()`) and `notifyid` (`rproc_alloc_vring()`);
+/// * carveout entry: `da`, `pa`, `len` (`rproc_alloc_registered_carveouts()`).
+///
+/// Everything else (header, offsets, entry types, ids, `dfeatures`, ring sizes and
+/// alignments) stays as the firmware's image has it. Entries are found through `table`'s own
+/// header and offsets; bytes of a table that does not parse are never host-written.
+pub fn is_host_written(table: &[u8], offset: usize) -> bool {
+    let word = |o: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(
+            table.get(o..o.checked_add(4)?)?.try_into().ok()?,
+        ))
+    };
+    let in_field = |start: usize, len: usize| offset >= start && offset < start + len;
+    let Some(num) = word(4) else {
+        return false;
+    };
+    for k in 0..num as usize {
+        let Some(o) = word(16 + 4 * k).map(|o| o as usize) else {
+            return false;
+        };
+        match word(o) {
+            Some(RSC_VDEV) => {
+                let (Some(config_len), Some(&nvr)) = (word(o + 20), table.get(o + 25)) else {
+                    continue;
+                };
+                let vrings = o + core::mem::size_of::<FwRscVdev>();
+                let config = vrings + usize::from(nvr) * core::mem::size_of::<FwRscVdevVring>();
+                if in_field(o + 8, 4)
+                    || in_field(o + 16, 4)
+                    || in_field(o + 24, 1)
+                    || in_field(config, config_len as usize)
+                {
+                    return true;
+                }
+                for i in 0..usize::from(nvr) {
+                    let v = vrings + i * core::mem::size_of::<FwRscVdevVring>();
+                    if in_field(v, 4) || in_field(v + 12, 4) {
+                        return true;
+                    }
+                }
+            }
+            // struct fw_rsc_carveout: type, da, pa, len, flags, reserved, name[32].
+            Some(RSC_CARVEOUT) if in_field(o + 4, 12) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `true` when the table read through `live` (byte at offset → value) is a live copy of
+/// `pristine`, the firmware's own table: every byte equal except the fields the host writes
+/// ([`is_host_written`]). The firmware can then keep what the host wrote there instead of
+/// copying its pristine table over it.
+///
+/// `live` is called once per byte of `pristine`, in order (volatile reads of shared memory
+/// fit).
+pub fn is_live_copy(pristine: &[u8], mut live: impl FnMut(usize) -> u8) -> bool {
+    let mut same = true;
+    for (i, &b) in pristine.iter().enumerate() {
+        let l = live(i);
+        if l != b && !is_host_written(pristine, i) {
+            same = false;
+        }
+    }
+    same
+}
+
 /// Builds the resource table Zephyr's `resource_table.c` emits with `num` buffers per vring
 /// (`RESOURCE_TABLE_INIT`): one RPMsg vdev with the name-service feature and two vrings of
 /// alignment 16, notify ids 0 and 1, device addresses left to the host. 88 bytes.
@@ -410,6 +486,64 @@ mod tests {
             })
         );
         assert!(RpmsgVdev::find(&good[..10]).is_err());
+    }
+
+    #[test]
+    fn host_written_fields_of_the_zephyr_table() {
+        let t = zephyr_table(16);
+        let written: Vec<usize> = (0..t.len()).filter(|&i| is_host_written(&t, i)).collect();
+        // vdev notifyid 28..32, gfeatures 36..40, status 44; vring0 da 48..52, notifyid
+        // 60..64; vring1 da 68..72, notifyid 80..84.
+        let mut expect: Vec<usize> = (28..32).chain(36..40).chain([44]).collect();
+        expect.extend((48..52).chain(60..64).chain(68..72).chain(80..84));
+        assert_eq!(written, expect);
+        assert!(
+            !is_host_written(&t[..10], 44),
+            "a truncated table has no fields"
+        );
+    }
+
+    #[test]
+    fn live_copy_keeps_what_linux_wrote() {
+        let pristine = zephyr_table(16);
+        // As Linux leaves it after starting the vdev: vring addresses, notify ids, status.
+        let mut live = pristine;
+        put(&mut live, 48, 0x8800_0000);
+        put(&mut live, 68, 0x8800_8000);
+        put(&mut live, 60, 0);
+        put(&mut live, 80, 1);
+        put(&mut live, 36, 1);
+        live[44] = status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK;
+        assert!(is_live_copy(&pristine, |i| live[i]));
+        assert!(is_live_copy(&pristine, |i| pristine[i]));
+        // Anything else differing: not the firmware's table.
+        for (off, v) in [
+            (0, 2),
+            (4, 2),
+            (16, 24),
+            (24, 5),
+            (32, 0),
+            (56, 32),
+            (76, 8),
+        ] {
+            let mut other = live;
+            put(&mut other, off, v);
+            assert!(!is_live_copy(&pristine, |i| other[i]), "offset {off}");
+        }
+        assert!(!is_live_copy(&pristine, |_| 0), "zeroed memory");
+        assert!(!is_live_copy(&pristine, |_| 0xff), "erased memory");
+    }
+
+    #[test]
+    fn carveout_fields_are_host_written() {
+        // Header, one offset, one carveout entry (type 0, da, pa, len, flags, reserved, name).
+        let mut t = [0u8; 16 + 4 + 56];
+        put(&mut t, 0, 1);
+        put(&mut t, 4, 1);
+        put(&mut t, 16, 20);
+        put(&mut t, 20, RSC_CARVEOUT);
+        assert!((24..36).all(|i| is_host_written(&t, i)));
+        assert!(!is_host_written(&t, 20) && !is_host_written(&t, 36));
     }
 
     #[test]

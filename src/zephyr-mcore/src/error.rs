@@ -32,8 +32,12 @@ pub enum Error {
     /// The endpoint has no destination yet: the host has not sent to it or bound it
     /// (OpenAMP `RPMSG_ERR_ADDR`).
     NoDestination,
-    /// The endpoint is not bound to an RPMsg device, or was unbound by the host.
+    /// The endpoint is not bound to an RPMsg device (or is a callback endpoint, for
+    /// [`crate::rpmsg::Endpoint::recv`]).
     NotBound,
+    /// No Linux drives the vdev now: not started yet, or a new Linux reset it and the link has
+    /// not come up again ([`crate::rpmsg::Rpmsg::is_up`]). Nothing was sent.
+    LinkDown,
     /// An IPM channel id above the device's maximum ([`crate::ipm::Ipm::max_id`]).
     InvalidId {
         /// Id asked for.
@@ -69,18 +73,18 @@ impl Error {
     /// Maps a negative OpenAMP return code (`RPMSG_ERR_*`, or a negative errno from
     /// libmetal/Zephyr) to an [`Error`].
     pub fn from_rpmsg(code: i32) -> Self {
-        const B: i32 = -2000; // RPMSG_ERROR_BASE
-        match code {
-            c if c == B - 1 => Error::NoMemory,
-            c if c == B - 2 => Error::WouldBlock,
-            c if c == B - 3 => Error::InvalidParam,
-            c if c == B - 4 => Error::DeviceState,
-            c if c == B - 5 => Error::MessageTooLarge { len: 0, max: 0 },
-            c if c == B - 6 => Error::Init,
-            c if c == B - 7 => Error::NoDestination,
-            c if c == B - 8 => Error::Permission,
-            c if c == B - 9 => Error::NotSupported,
-            c => Self::from_errno(c),
+        use rpmsg_proto::openamp::RpmsgErr as R;
+        match R::from_code(code) {
+            Some(R::NoMem) => Error::NoMemory,
+            Some(R::NoBuff) => Error::WouldBlock,
+            Some(R::Param) => Error::InvalidParam,
+            Some(R::DevState) => Error::DeviceState,
+            Some(R::BuffSize) => Error::MessageTooLarge { len: 0, max: 0 },
+            Some(R::Init) => Error::Init,
+            Some(R::Addr) => Error::NoDestination,
+            Some(R::Perm) => Error::Permission,
+            Some(R::NotSupported) => Error::NotSupported,
+            None => Self::from_errno(code),
         }
     }
 
@@ -154,7 +158,7 @@ impl embedded_io::Error for Error {
                 K::InvalidInput
             }
             Error::TimedOut | Error::WouldBlock => K::TimedOut,
-            Error::NoDestination | Error::NotBound => K::NotConnected,
+            Error::NoDestination | Error::NotBound | Error::LinkDown => K::NotConnected,
             Error::NoMemory => K::OutOfMemory,
             Error::Permission => K::PermissionDenied,
             Error::NotSupported => K::Unsupported,

@@ -19,8 +19,10 @@ use crate::{Error, Result};
 
 /// An IPM device: a `struct device` that implements Zephyr's IPM API.
 ///
-/// `Copy`: it is a pointer to a statically allocated Zephyr device.
-#[derive(Clone, Copy, Debug)]
+/// A handle is unique, as zephyr-lang-rust hands out devices: a device has one receive
+/// callback, so whoever holds the handle owns it. [`Ipm::chosen`] gives the `zephyr,ipc`
+/// mailbox once; the RPMsg device ([`crate::rpmsg::Rpmsg::init`]) takes it for its kicks.
+#[derive(Debug)]
 pub struct Ipm {
     dev: NonNull<sys::device>,
 }
@@ -70,8 +72,9 @@ impl IpmData<'_> {
         n
     }
 
-    /// The first four bytes as a little-endian `u32` (the vring id Linux imx_rproc and the
-    /// Zephyr OpenAMP samples send), or `None` with fewer than four bytes.
+    /// The first four bytes as a little-endian `u32`, or `None` with fewer than four bytes.
+    /// Linux `imx_rproc_kick()` writes `vqid << 16` here; `imx_rproc` itself ignores the word
+    /// it receives and services every virtqueue.
     pub fn word(&self) -> Option<u32> {
         let mut w = [0u8; 4];
         (self.read(&mut w) == 4).then(|| u32::from_le_bytes(w))
@@ -79,23 +82,34 @@ impl IpmData<'_> {
 }
 
 impl Ipm {
-    /// The device chosen as `zephyr,ipc` in the devicetree (the one OpenAMP uses).
+    /// The device chosen as `zephyr,ipc` in the devicetree (the one OpenAMP uses), once per
+    /// boot.
     ///
     /// # Errors
-    /// [`Error::DeviceNotReady`] without a `zephyr,ipc` chosen node or when the driver failed
-    /// to initialise.
+    /// [`Error::DeviceNotReady`] without a `zephyr,ipc` chosen node, when the driver failed to
+    /// initialise, or when the handle was taken already (by the RPMsg device, typically).
     pub fn chosen() -> Result<Self> {
+        static TAKEN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+        if TAKEN.swap(true, core::sync::atomic::Ordering::AcqRel) {
+            return Err(Error::DeviceNotReady);
+        }
         // SAFETY: plain getter in mcore_ipm_shim.c; returns a static device or NULL.
         let dev = unsafe { sys::mcore_ipm_chosen() };
-        // SAFETY: `dev` is NULL or a static `struct device` from DEVICE_DT_GET.
-        unsafe { Self::from_raw(dev as *mut sys::device) }
+        // SAFETY: `dev` is NULL or a static `struct device` from DEVICE_DT_GET, and the TAKEN
+        // claim makes this the only handle to it.
+        let r = unsafe { Self::from_raw(dev as *mut sys::device) };
+        if r.is_err() {
+            TAKEN.store(false, core::sync::atomic::Ordering::Release);
+        }
+        r
     }
 
     /// Wraps a raw device pointer.
     ///
     /// # Safety
     /// `dev` must be NULL or point to a statically allocated Zephyr device whose driver
-    /// implements the IPM API.
+    /// implements the IPM API, and no other [`Ipm`] handle to it may exist (the handle owns
+    /// the device's one receive callback).
     ///
     /// # Errors
     /// [`Error::DeviceNotReady`] for NULL or a device that is not ready.
@@ -173,8 +187,12 @@ impl Ipm {
     }
 
     /// Registers `handler` for every received message (`ipm_register_callback()`), replacing
-    /// any earlier callback. Call [`Ipm::set_enabled`] afterwards.
-    pub fn register_handler<H: IpmHandler>(&self, handler: &'static H) {
+    /// the earlier one of this handle. Call [`Ipm::set_enabled`] afterwards.
+    ///
+    /// The driver stores the callback and its user data as two separate writes; they are made
+    /// with interrupts locked, so the mailbox interrupt never sees a new callback with old user
+    /// data.
+    pub fn register_handler<H: IpmHandler>(&mut self, handler: &'static H) {
         unsafe extern "C" fn trampoline<H: IpmHandler>(
             dev: *const sys::device,
             user: *mut c_void,
@@ -198,14 +216,18 @@ impl Ipm {
                 },
             );
         }
-        // SAFETY: the handler outlives the registration ('static) and is Sync, as it runs in
-        // interrupt context; the trampoline matches ipm_callback_t.
-        unsafe {
-            sys::mcore_ipm_register_callback(
-                self.dev.as_ptr(),
-                Some(trampoline::<H>),
-                handler as *const H as *mut c_void,
-            )
-        }
+        critical_section::with(|_| {
+            // SAFETY: the handler outlives the registration ('static) and is Sync, as it runs
+            // in interrupt context; the trampoline matches ipm_callback_t; `&mut self` and the
+            // unique handle mean no one else registers concurrently, and the interrupt lock
+            // keeps the ISR out between the driver's two writes.
+            unsafe {
+                sys::mcore_ipm_register_callback(
+                    self.dev.as_ptr(),
+                    Some(trampoline::<H>),
+                    handler as *const H as *mut c_void,
+                )
+            }
+        });
     }
 }

@@ -13,11 +13,14 @@
 //! ```ignore
 //! use zephyr_mcore::rpmsg::{Endpoint, Rpmsg};
 //! static ECHO: Endpoint = Endpoint::new();
-//! let rpmsg = Rpmsg::init()?;                       // waits for Linux remoteproc
-//! ECHO.bind(rpmsg, "rpmsg-client-sample")?;         // name-service announcement
+//! let rpmsg = Rpmsg::init()?;                       // returns at once; Linux may come later
+//! ECHO.bind(rpmsg, "rpmsg-client-sample")?;         // announced at every link-up
 //! loop {
-//!     rpmsg.poll(Duration::millis(100))?;           // process kicks
-//!     while let Ok(msg) = ECHO.try_recv() { ECHO.send_to(&msg, msg.src(), Duration::millis(10))?; }
+//!     let msg = ECHO.recv(Forever)?;                // the crate's thread processes kicks
+//!     match ECHO.send_to(&msg, msg.src(), Duration::millis(10)) {
+//!         Err(Error::LinkDown) => {}                // Linux went away: drop the reply
+//!         r => r?,
+//!     }
 //! }
 //! ```
 
@@ -51,7 +54,22 @@ pub mod ipm;
 #[cfg(CONFIG_RUST_RPMSG)]
 pub mod rpmsg;
 
+#[cfg(all(CONFIG_RUST_RPMSG, CONFIG_OPENAMP_COPY_RSC_TABLE))]
+pub mod rsc_table;
+
 #[cfg(CONFIG_RUST_I2C)]
 pub mod i2c;
 
 pub use rpmsg_proto as proto;
+
+/// 32 random bits from the devicetree's `zephyr,entropy` device (`entropy_get_entropy()`).
+///
+/// # Errors
+/// [`Error::NotSupported`] when the image has no entropy driver (`CONFIG_ENTROPY_GENERATOR`
+/// off, as on the i.MX M-cores today); [`Error::DeviceNotReady`]; driver errors.
+pub fn entropy_u32() -> Result<u32> {
+    let mut v = 0u32;
+    // SAFETY: the shim writes 4 bytes to a valid u32.
+    let rc = unsafe { sys::mcore_entropy_u32(&mut v) };
+    Error::check_errno(rc).map(|_| v)
+}

@@ -2,43 +2,58 @@
 //!
 //! ```text
 //! mcore check-elf build/zephyr/zephyr.elf
-//! mcore --firmware build/zephyr/zephyr.exe echo rpmsg-client-sample -n 100 --min 1 --max 496
-//! mcore --ipc /tmp/mcore-rs.ipc.0 --shm mcore-rs.shm list
+//! mcore list                                   # on Linux: an i.MX target, or User-Mode Linux
+//! mcore echo rpmsg-client-sample -n 100 --min 1 --max 496
+//! mcore --rpmsg-ctrl /dev/rpmsg_ctrl1 send rpmsg-tty hello
 //! ```
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use rpmsg_host::bus::Event;
-use rpmsg_host::link::{RpmsgLink, SimLink};
-use rpmsg_host::sim::SimTarget;
+use rpmsg_host::chardev::{channels_in, CharDevLink};
+use rpmsg_host::link::{wait_channel, RpmsgLink, Target};
 use rpmsg_host::Error;
 
-/// Linux-side tool for mcore-rs RPMsg firmware: check firmware ELFs, and talk RPMsg to a
-/// firmware running on native_sim (started here or already running).
+/// Linux-side tool for mcore-rs RPMsg firmware: check firmware ELFs, and talk RPMsg to the
+/// firmware through the kernel's rpmsg_char (on an i.MX target, or in User-Mode Linux on a PC).
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
     #[command(flatten)]
-    target: SimTarget,
+    target: Target,
     #[command(subcommand)]
     cmd: Cmd,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Check the .resource_table of firmware ELF files as Linux remoteproc reads it.
+    /// Check the .resource_table of firmware ELF files as Linux remoteproc reads it; with
+    /// --board, also apply Linux imx_rproc's load rules with the board's Linux devicetree
+    /// overlay (linux/dts/), failures in the kernel's words.
     CheckElf {
         /// zephyr.elf files.
         #[arg(required = true)]
         elf: Vec<PathBuf>,
+        /// Board whose Linux loads the firmware: imx95_evk, colibri_imx7d, pico_pi, warp7,
+        /// 96b_meerkat96 (or the Zephyr target, e.g. imx95_evk/mimx9596/m7). Needs dtc.
+        #[arg(long)]
+        board: Option<String>,
+        /// Linux devicetree overlay to use instead of the board's shipped one: a .dtbo, or a
+        /// source that dtc compiles.
+        #[arg(long, requires = "board")]
+        overlay: Option<PathBuf>,
     },
-    /// Attach and list the channels the firmware announced.
-    List,
+    /// List the channels the firmware announced (sysfs), waiting up to --timeout for
+    /// `--wait <channel>` first.
+    List {
+        /// Wait for this channel before listing.
+        #[arg(long)]
+        wait: Option<String>,
+    },
     /// Send N messages with sizes spread evenly over min..=max on a channel; check that each reply
     /// is byte-identical and in order.
     Echo {
@@ -74,8 +89,8 @@ enum Cmd {
     },
 }
 
-fn print_channels(link: &mut SimLink) -> Result<(), Error> {
-    for ch in link.channels()? {
+fn print_channels() -> Result<(), Error> {
+    for ch in channels_in(Path::new("/sys"))? {
         println!(
             "channel {:<24} remote {:#06x} local {:#06x}",
             ch.name, ch.remote, ch.local
@@ -84,25 +99,60 @@ fn print_channels(link: &mut SimLink) -> Result<(), Error> {
     Ok(())
 }
 
-fn log_events(link: &mut SimLink) {
-    for e in link.events() {
-        if let Event::Violation(v) = e {
-            eprintln!("protocol violation: {v}");
-        }
-    }
-}
-
 fn payload(i: u32, len: usize) -> Vec<u8> {
     (0..len).map(|k| (i as usize * 31 + k) as u8).collect()
+}
+
+/// `check-elf --board`: Linux imx_rproc's load rules (crate imx-rproc). Prints what Linux would
+/// do, or every failure in the kernel's words; `Ok(false)` when Linux would refuse.
+fn linux_loads(board: &str, overlay: Option<&Path>, elf: &Path) -> Result<bool, Error> {
+    let verdict = imx_rproc::check_elf(board, overlay, elf)
+        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+    let against = match overlay {
+        Some(o) => o.display().to_string(),
+        None => imx_rproc::boards::find(board)
+            .map_or("?", |b| b.overlay_file)
+            .to_string(),
+    };
+    match verdict {
+        imx_rproc::Verdict::Loads(r) => {
+            println!(
+                "{}: Linux on {board} ({against}) loads and starts it:",
+                elf.display()
+            );
+            for n in r.notes {
+                println!("  {n}");
+            }
+            Ok(true)
+        }
+        imx_rproc::Verdict::Refused(findings) => {
+            for f in findings {
+                eprintln!(
+                    "error: {}: Linux on {board} ({against}): {f}",
+                    elf.display()
+                );
+            }
+            Ok(false)
+        }
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
     let t = &cli.target;
     let timeout = t.timeout();
     match cli.cmd {
-        Cmd::CheckElf { elf } => {
+        Cmd::CheckElf {
+            elf,
+            board,
+            overlay,
+        } => {
             let mut failed = 0;
             for path in elf {
+                if let Some(board) = &board {
+                    if !linux_loads(board, overlay.as_deref(), &path)? {
+                        failed += 1;
+                    }
+                }
                 match rpmsg_host::elf::check_elf(&path) {
                     Ok(r) => {
                         let [v0, v1] = r.vdev.vrings;
@@ -131,11 +181,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 ))));
             }
         }
-        Cmd::List => {
-            let (mut link, _fw) = t.attach()?;
-            // Give the firmware a moment to announce after a fresh start.
-            let _ = link.wait_channel("\0none", Duration::from_millis(500).min(timeout));
-            print_channels(&mut link)?;
+        Cmd::List { wait } => {
+            if let Some(name) = wait {
+                wait_channel(Path::new("/sys"), &name, timeout)?;
+            }
+            print_channels()?;
         }
         Cmd::Echo {
             channel,
@@ -144,9 +194,8 @@ fn run(cli: Cli) -> Result<(), Error> {
             max,
             quiet,
         } => {
-            let (mut link, _fw) = t.attach()?;
-            link.wait_channel(&channel, timeout)?;
-            print_channels(&mut link)?;
+            let mut link = t.open(&channel)?;
+            print_channels()?;
             let bar = if quiet {
                 ProgressBar::hidden()
             } else {
@@ -175,7 +224,6 @@ fn run(cli: Cli) -> Result<(), Error> {
                 bar.inc(1);
             }
             bar.finish_and_clear();
-            log_events(&mut link);
             let secs = start.elapsed().as_secs_f64();
             println!(
                 "echo {channel}: {count} messages, {min}..{max} bytes, all identical and in order; \
@@ -189,18 +237,15 @@ fn run(cli: Cli) -> Result<(), Error> {
             text,
             no_reply,
         } => {
-            let (mut link, _fw) = t.attach()?;
-            link.wait_channel(&channel, timeout)?;
+            let mut link: CharDevLink = t.open(&channel)?;
             link.send(&channel, text.as_bytes(), timeout)?;
             if !no_reply {
                 let back = link.recv(&channel, timeout)?;
                 println!("{}", String::from_utf8_lossy(&back));
             }
-            log_events(&mut link);
         }
         Cmd::Cat { channel } => {
-            let (mut link, _fw) = t.attach()?;
-            link.wait_channel(&channel, timeout)?;
+            let mut link: CharDevLink = t.open(&channel)?;
             let (tx, rx) = std::sync::mpsc::channel::<String>();
             std::thread::spawn(move || {
                 for line in std::io::stdin().lock().lines().map_while(Result::ok) {
@@ -224,7 +269,6 @@ fn run(cli: Cli) -> Result<(), Error> {
                     Err(Error::TimedOut) => {}
                     Err(e) => return Err(e),
                 }
-                log_events(&mut link);
             }
         }
     }
