@@ -76,15 +76,22 @@ APT_PACKAGES=("$SRC_PKG" gcc make flex bison bc patch xz-utils tar perl coreutil
 	libc6-dev)
 
 if [ "$install_deps" = 1 ]; then
-	phase "installing prerequisites: ${APT_PACKAGES[*]}"
+	phase "checking prerequisites: ${APT_PACKAGES[*]}"
 	sudo=()
 	if [ "$(id -u)" != 0 ]; then
 		command -v sudo >/dev/null || { log "--install-deps needs root or sudo"; exit 2; }
 		sudo=(sudo)
 	fi
-	"${sudo[@]}" apt-get update -q
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		"${APT_PACKAGES[@]}"
+	absent=()
+	for p in "${APT_PACKAGES[@]}"; do
+		dpkg -s "$p" >/dev/null 2>&1 || absent+=("$p")
+	done
+	if [ ${#absent[@]} -gt 0 ]; then
+		"${sudo[@]}" apt-get update -q
+		# --no-upgrade: install what is missing, change nothing else on the machine.
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends --no-upgrade "${absent[@]}"
+	fi
 fi
 
 missing=()

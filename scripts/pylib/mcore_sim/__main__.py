@@ -19,9 +19,10 @@ from pathlib import Path
 
 from . import ROOT, Board
 
-#: Console lines shown live: the kernel's RPMsg/virtio lines, the init's, anything that is not
-#: a kernel line (the script's own output), and kernel trouble.
-SHOW = re.compile(r"rpmsg|virtio|mcore-uml|BUG:|WARNING:|Call Trace|panic|^[^\[]")
+#: Console lines shown live: the kernel's RPMsg/virtio lines and kernel trouble, and once the
+#: init runs, everything else that is not a kernel line (the script's own output).
+KERNEL = re.compile(r"rpmsg|virtio|BUG:|WARNING:|Call Trace|panic")
+OUTPUT = re.compile(r"^[^\[]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     rc = 1
     try:
         uml = board.boot(text)
-        shown = 0
+        shown, started = 0, False
         deadline = time.monotonic() + a.timeout
         while True:
             done = not uml.alive()
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                 lines = lines[:-1]  # the last one may be incomplete
             for line in lines:
                 shown += len(line) + 1
-                if a.all or SHOW.search(line):
+                started = started or "mcore-uml: init started" in line
+                if a.all or KERNEL.search(line) or (started and OUTPUT.search(line)):
                     print(line, flush=True)
             if done or time.monotonic() > deadline:
                 break

@@ -203,6 +203,29 @@ fn uml61_killed_leaves_driver_ok_and_the_next_boot_starts_afresh() {
     assert_eq!(f.vrings, [vring(0x25074000, 0), vring(0x25078000, 1)]);
 }
 
+#[test]
+fn recorded_uml61_boot_poweroff_and_crash_reboot() {
+    // Real UML 6.1.192 under setarch -R: the same placement at every boot.
+    let reqs = load(&data_dir().join("uml61-recorded-boot-poweroff.jsonl"));
+    let t = replay_checked("recorded boot+poweroff", &reqs);
+    let on = reqs
+        .iter()
+        .rposition(|r| matches!(r, Request::SetVringEnable { enable: true, .. }))
+        .unwrap();
+    let up = fields(&t[on]);
+    assert_eq!((up.status, up.gfeatures), (7, 1));
+    assert_eq!(up.vrings, [vring(0x9c_0000, 0), vring(0x9c_4000, 1)]);
+    assert_eq!(fields(t.last().unwrap()).status, 0, "poweroff resets");
+
+    let reqs = load(&data_dir().join("uml61-recorded-killed-reboot.jsonl"));
+    let t = replay_checked("recorded crash+reboot", &reqs);
+    let eof = reqs.iter().position(|r| *r == Request::Eof).unwrap();
+    assert_eq!(t[eof], t[eof - 1], "EOF writes nothing");
+    assert_eq!(fields(&t[eof]).status, 7, "a killed Linux leaves DRIVER_OK");
+    assert_eq!(fields(&t[eof + 1]).status, 0, "the next SET_OWNER resets");
+    assert_eq!(fields(t.last().unwrap()).status, 0);
+}
+
 /// Replays `reqs` until the first refusal; returns its index and error, after checking that the
 /// refused request wrote nothing.
 fn first_error(table: &[u8], reqs: &[Request]) -> (usize, Error) {

@@ -71,6 +71,11 @@ enum Cmd {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Expect each reply to be `TTY 0x<remote address>: ` (12 bytes) followed by the
+        /// message, as the rpmsg-tty responders of the echo sample and of Zephyr's
+        /// openamp_rsc_table sample send it (so at most 484-byte messages).
+        #[arg(long)]
+        tty_prefix: bool,
     },
     /// Send one message (text) on a channel and print the reply.
     Send {
@@ -193,9 +198,19 @@ fn run(cli: Cli) -> Result<(), Error> {
             min,
             max,
             quiet,
+            tty_prefix,
         } => {
             let mut link = t.open(&channel)?;
-            print_channels()?;
+            let prefix = if tty_prefix {
+                let remote = channels_in(Path::new("/sys"))?
+                    .into_iter()
+                    .find(|c| c.name == channel)
+                    .ok_or_else(|| Error::NoSuchChannel(channel.clone()))?
+                    .remote;
+                format!("TTY {remote:#06x}: ").into_bytes()
+            } else {
+                Vec::new()
+            };
             let bar = if quiet {
                 ProgressBar::hidden()
             } else {
@@ -213,23 +228,39 @@ fn run(cli: Cli) -> Result<(), Error> {
                 let data = payload(i, len);
                 link.send(&channel, &data, timeout)?;
                 let back = link.recv(&channel, timeout)?;
-                if back != data {
+                if back.len() != prefix.len() + len
+                    || back[..prefix.len()] != prefix[..]
+                    || back[prefix.len()..] != data[..]
+                {
                     bar.abandon();
                     return Err(Error::Io(std::io::Error::other(format!(
-                        "echo mismatch at message {i}: sent {len} bytes, got {} bytes",
-                        back.len()
+                        "echo mismatch at message {i}: sent {len} bytes, got {} bytes{}",
+                        back.len(),
+                        if tty_prefix {
+                            format!(
+                                " (expected {:?} + the message)",
+                                String::from_utf8_lossy(&prefix)
+                            )
+                        } else {
+                            String::new()
+                        }
                     ))));
                 }
-                bytes += len;
+                bytes += 2 * len + prefix.len();
                 bar.inc(1);
             }
             bar.finish_and_clear();
             let secs = start.elapsed().as_secs_f64();
             println!(
-                "echo {channel}: {count} messages, {min}..{max} bytes, all identical and in order; \
+                "echo {channel}: {count} messages, {min}..{max} bytes, all identical and in order{}; \
                  {:.0} round trips/s, {:.0} bytes/s",
+                if tty_prefix {
+                    format!(" after {:?}", String::from_utf8_lossy(&prefix))
+                } else {
+                    String::new()
+                },
                 count as f64 / secs,
-                2.0 * bytes as f64 / secs
+                bytes as f64 / secs
             );
         }
         Cmd::Send {
