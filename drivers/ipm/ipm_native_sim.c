@@ -8,7 +8,7 @@
  * - passes Linux's memory, which this driver maps at the devicetree address
  *   of the shared memory, so that the firmware's OpenAMP reads and writes
  *   Linux's own vrings and buffers in place (address = base + Linux physical
- *   address), and maps again for each new Linux;
+ *   address - phys-base), and maps again for each new Linux;
  * - gets the fd of the resource-table region (a POSIX shm object mapped at
  *   the zephyr,ipc_rsc_table address), into which it writes what Linux's
  *   remoteproc would write;
@@ -148,11 +148,17 @@ static int nsim_ipm_init(const struct device *dev)
 	const char *sock = opt_socket ? opt_socket : DT_INST_PROP(0, socket_path);
 	const char *rsc = opt_rsc ? opt_rsc : DT_PROP(RSC_NODE, shm_name);
 	int rc = mcore_nsim_bottom_init(sock, rsc, DT_REG_ADDR(RSC_NODE), DT_REG_SIZE(RSC_NODE),
-					DT_REG_ADDR(MEM_NODE), DT_REG_SIZE(MEM_NODE));
+					DT_REG_ADDR(MEM_NODE), DT_REG_SIZE(MEM_NODE),
+					DT_PROP(MEM_NODE, phys_base));
 
 	if (rc < 0) {
 		LOG_ERR("resource table '%s' at %p, memory at %p or socket '%s': error %d", rsc,
 			(void *)DT_REG_ADDR(RSC_NODE), (void *)DT_REG_ADDR(MEM_NODE), sock, rc);
+		if (rc == -EEXIST) {
+			LOG_ERR("address range in use already: with a region at low addresses "
+				"(e.g. Linux memory at its physical addresses), start the "
+				"firmware without ASLR (setarch -R) so that the heap is not there");
+		}
 		return rc;
 	}
 	LOG_INF("resource table '%s' at %p; Linux memory at %p (up to %u MiB); listening on %s",

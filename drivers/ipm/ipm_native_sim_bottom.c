@@ -28,6 +28,7 @@ static int rsc_fd = -1;
 static size_t rsc_len;
 static uintptr_t mem_base;
 static size_t mem_len;      /* devicetree size of the region */
+static uint64_t mem_phys;   /* Linux physical address at mem_base (devicetree phys-base) */
 static size_t mem_mapped;   /* bytes of Linux's memory mapped now */
 static char sock_file[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char shm_file[256];
@@ -49,7 +50,8 @@ static int reserve(uintptr_t addr, size_t len, int extra_flags)
 }
 
 int mcore_nsim_bottom_init(const char *sock_path, const char *rsc_name, uintptr_t rsc_addr,
-			   size_t rsc_size, uintptr_t mem_addr, size_t mem_size)
+			   size_t rsc_size, uintptr_t mem_addr, size_t mem_size,
+			   uint64_t mem_phys_base)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	void *p;
@@ -80,12 +82,16 @@ int mcore_nsim_bottom_init(const char *sock_path, const char *rsc_name, uintptr_
 	rsc_len = rsc_size;
 
 	/* Linux's memory arrives with each Linux (MEM); until then the region is not there. */
+	if (mem_phys_base % (uint64_t)sysconf(_SC_PAGESIZE) != 0) {
+		return -EINVAL;
+	}
 	rc = reserve(mem_addr, mem_size, MAP_FIXED_NOREPLACE);
 	if (rc < 0) {
 		return rc;
 	}
 	mem_base = mem_addr;
 	mem_len = mem_size;
+	mem_phys = mem_phys_base;
 
 	strcpy(sa.sun_path, sock_path);
 	strcpy(sock_file, sock_path);
@@ -129,19 +135,21 @@ static int send_msg(uint32_t kind, uint32_t vring, uint64_t arg, int fd)
 }
 
 /*
- * Maps `len` bytes of Linux's memory file `fd` at the region's base, replacing the previous
- * Linux's memory (as a new kernel's memory replaces the old contents of DDR), and makes the
- * rest of the region inaccessible again.
+ * Maps Linux's memory file `fd` (`size` bytes; file offset = physical address) from physical
+ * address mem_phys on at the region's base, replacing the previous Linux's memory (as a new
+ * kernel's memory replaces the old contents of DDR), and makes the rest of the region
+ * inaccessible again. Returns the bytes mapped, or -errno.
  */
-static int map_linux_memory(int fd, uint64_t len)
+static int64_t map_linux_memory(int fd, uint64_t size)
 {
+	uint64_t len = size > mem_phys ? size - mem_phys : 0;
 	void *p;
 
 	if (len == 0 || len > mem_len) {
 		return -EFBIG;
 	}
 	p = mmap((void *)mem_base, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		 fd, 0);
+		 fd, (off_t)mem_phys);
 	if (p == MAP_FAILED) {
 		return -errno;
 	}
@@ -153,7 +161,7 @@ static int map_linux_memory(int fd, uint64_t len)
 		}
 	}
 	mem_mapped = (size_t)len;
-	return 0;
+	return (int64_t)len;
 }
 
 static void close_conn(void)
@@ -207,11 +215,12 @@ void mcore_nsim_bottom_poll(struct mcore_nsim_events *ev)
 		} else if (m.kind == MCORE_NSIM_KICK) {
 			ev->kicks++;
 		} else if (m.kind == MCORE_NSIM_MEM) {
-			int rc = fd < 0 ? -EBADF : map_linux_memory(fd, m.arg);
+			int64_t mapped = fd < 0 ? -EBADF : map_linux_memory(fd, m.arg);
+			int rc = mapped < 0 ? (int)mapped : 0;
 
 			ev->mem_maps++;
 			ev->mem_err = rc;
-			ev->mem_size = rc == 0 ? m.arg : 0;
+			ev->mem_size = rc == 0 ? (uint64_t)mapped : 0;
 			(void)send_msg(MCORE_NSIM_MEM_ACK, 0, (uint64_t)(int64_t)rc, -1);
 		}
 		if (fd >= 0) {

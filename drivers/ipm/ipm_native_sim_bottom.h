@@ -10,8 +10,10 @@
  *                      resource-table object, arg = its size in bytes
  *   KICK    both ways  dev -> fw: Linux kicked vring `vring`;
  *                      fw -> dev: ipm_send(id), vring = id
- *   MEM     dev -> fw  fd (SCM_RIGHTS) of Linux's memory; arg = bytes to map
- *                      from file offset 0 (physical address P is at base + P)
+ *   MEM     dev -> fw  fd (SCM_RIGHTS) of Linux's memory; arg = its size in
+ *                      bytes (file offset = Linux physical address); the driver
+ *                      maps [phys_base, arg) of it at base, so that physical
+ *                      address P is at base + P - phys_base
  *   MEM_ACK fw -> dev  arg = 0 or -errno
  * The same layout is `sim_vdev::wire` on the device side.
  *
@@ -50,10 +52,12 @@ struct mcore_nsim_events {
 /*
  * Creates the resource-table shm object anew and maps it at rsc_addr; reserves
  * [mem_addr, mem_addr + mem_size) for Linux's memory (no access until a device
- * maps it); listens on sock_path. 0 or -errno.
+ * maps it), where Linux physical address mem_phys (page-aligned) will be;
+ * listens on sock_path. 0 or -errno.
  */
 int mcore_nsim_bottom_init(const char *sock_path, const char *rsc_name, uintptr_t rsc_addr,
-			   size_t rsc_size, uintptr_t mem_addr, size_t mem_size);
+			   size_t rsc_size, uintptr_t mem_addr, size_t mem_size,
+			   uint64_t mem_phys);
 /* Non-blocking: accepts a device, handles its messages. */
 void mcore_nsim_bottom_poll(struct mcore_nsim_events *ev);
 /* Sends KICK for `id` if a device is connected. 0, or -errno. */
