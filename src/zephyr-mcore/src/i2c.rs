@@ -11,12 +11,7 @@ use embedded_hal::i2c::{ErrorKind, NoAcknowledgeSource, Operation, SevenBitAddre
 
 use crate::sys;
 
-/// `I2C_MSG_READ` (i2c.h): read message.
-const MSG_READ: u8 = 1 << 0;
-/// `I2C_MSG_STOP`: send STOP after this message.
-const MSG_STOP: u8 = 1 << 1;
-/// `I2C_MSG_RESTART`: repeated START before this message.
-const MSG_RESTART: u8 = 1 << 2;
+use zephyr_mcore_logic::i2c::msg_flags;
 /// Operations one transaction may have (one `i2c_msg` each).
 pub const MAX_OPERATIONS: usize = 8;
 
@@ -117,20 +112,16 @@ impl embedded_hal::i2c::I2c<SevenBitAddress> for I2c {
         }
         let mut msgs: [sys::i2c_msg; MAX_OPERATIONS] = Default::default();
         let n = operations.len();
-        let mut prev_read = None;
-        for (i, (op, msg)) in operations.iter_mut().zip(msgs.iter_mut()).enumerate() {
-            let (buf, len, read) = match op {
-                Operation::Read(b) => (b.as_mut_ptr(), b.len(), true),
-                Operation::Write(b) => (b.as_ptr() as *mut u8, b.len(), false),
+        let mut flags = [0u8; MAX_OPERATIONS];
+        let reads = operations.iter().map(|op| matches!(op, Operation::Read(_)));
+        for (f, v) in flags.iter_mut().zip(msg_flags(reads)) {
+            *f = v;
+        }
+        for ((op, msg), flags) in operations.iter_mut().zip(msgs.iter_mut()).zip(flags) {
+            let (buf, len) = match op {
+                Operation::Read(b) => (b.as_mut_ptr(), b.len()),
+                Operation::Write(b) => (b.as_ptr() as *mut u8, b.len()),
             };
-            let mut flags = if read { MSG_READ } else { 0 };
-            if prev_read.is_some_and(|p| p != read) {
-                flags |= MSG_RESTART;
-            }
-            if i == n - 1 {
-                flags |= MSG_STOP;
-            }
-            prev_read = Some(read);
             msg.buf = buf;
             msg.len = len as u32;
             msg.flags = flags;
