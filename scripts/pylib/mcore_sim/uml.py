@@ -167,6 +167,9 @@ class Uml:
                 f"uml_dir={self.uml_dir}", f"umid={self.umid}",
                 "rootfstype=hostfs", "rootflags=/", "ro", f"init={INIT}",
                 f"mcore_run={self.run_script}", f"mcore_moddir={moddir}"]
+        # The repository (its built tools and scripts) at its own path, also where the guest's
+        # tmpfs on /tmp would hide it (a checkout under /tmp).
+        args.append(f"mcore_mounts={ROOT}")
         if self.out_dir is not None:
             args.append(f"mcore_out={self.out_dir}")
         if self.vhost_socket is not None:
