@@ -90,12 +90,13 @@ impl Link {
         }
     }
 
-    fn check_heartbeat(&mut self, buf: &SampleBuffer<BUFFER>, now: i64) {
+    fn check_heartbeat(&mut self, buf: &mut SampleBuffer<BUFFER>, now: i64) {
         if self.streaming
             && !self.heartbeat_lost
             && now - self.last_heartbeat_ms > i64::from(self.heartbeat_timeout_ms)
         {
             self.heartbeat_lost = true;
+            buf.unconfirm();
             warn!(
                 "heartbeat lost: stop sending, buffering ({} samples)",
                 buf.len()
@@ -255,6 +256,7 @@ extern "C" fn rust_main() {
         }
         if link.streaming && !rpmsg.is_up() {
             link.streaming = false;
+            buf.unconfirm();
             warn!("link down: stop sending, buffering ({} samples)", buf.len());
         }
         link.check_heartbeat(buf, now);

@@ -135,6 +135,16 @@ impl<const N: usize> SampleBuffer<N> {
         self.cursor = self.oldest();
     }
 
+    /// Linux stopped confirming (heartbeat lost, or the RPMsg link went down): samples sent
+    /// but not acknowledged may never have been stored (a batch that reached an endpoint Linux
+    /// was closing, or rings a crashing kernel never read). From now on they count as unsent:
+    /// if the buffer overflows before Linux is back, dropping them adds to
+    /// [`SampleBuffer::dropped_unsent`], which so stays equal to the gap Linux sees. Rewinds too.
+    pub fn unconfirm(&mut self) {
+        self.rewind();
+        self.sent_hw = self.cursor;
+    }
+
     /// Copies up to [`MAX_BATCH`] unsent samples, oldest first, into `out`, without moving the
     /// cursor. Returns how many (0: nothing to send). Call [`SampleBuffer::mark_sent`] once they
     /// are sent, so that a failed send loses nothing.
@@ -369,5 +379,24 @@ mod tests {
                 buffered: 5
             }
         );
+    }
+
+    #[test]
+    fn unconfirmed_sends_count_as_unsent_when_dropped() {
+        let mut b = SampleBuffer::<4>::new(BOOT, 0);
+        let mut out = [Sample::new(0, 0, 0.0, 0.0, 0.0); MAX_BATCH];
+        for t in 0..4 {
+            b.push(t, 9.8, 44.7, 1.0);
+        }
+        let n = b.peek_unsent(&mut out);
+        b.mark_sent(n); // 0..=3 sent, none acknowledged
+        b.push(4, 9.8, 44.7, 1.0); // drops 0: sent, so not "unsent"
+        assert_eq!((b.dropped(), b.dropped_unsent()), (1, 0));
+        b.unconfirm(); // heartbeat lost: Linux never confirmed 1..=3
+        b.push(5, 9.8, 44.7, 1.0); // drops 1
+        assert_eq!((b.dropped(), b.dropped_unsent()), (2, 1));
+        // Everything left is sent again.
+        assert_eq!(b.peek_unsent(&mut out), 4);
+        assert_eq!(out[0].seq.get(), 2);
     }
 }
