@@ -79,6 +79,10 @@ impl Device {
         let mut v = [0u8; 8];
         let n = f.read(&mut v)?;
         log::trace!("Linux kicked vring {vring} ({n} bytes)");
+        // The first kick of vring 0 is when Linux has set DRIVER_OK: write it before the
+        // firmware hears the kick.
+        self.apply(Request::Kick { index: vring })
+            .map_err(|e| io::Error::other(e.to_string()))?;
         self.link.send(&Msg::new(kind::KICK, vring, 0), None)
     }
 

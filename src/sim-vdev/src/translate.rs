@@ -14,7 +14,7 @@
 //! | `SET_FEATURES` | `gfeatures`; `status` ACKNOWLEDGE\|DRIVER | `rproc_virtio_finalize_features()`, `rproc_virtio_set_status()` |
 //! | `SET_VRING_NUM` | vring `num` | (`rproc_parse_vring()` reads it; here Linux chooses it) |
 //! | `SET_VRING_ADDR` | vring `da`, `align` 4096 | `rp_find_vq()` |
-//! | `SET_VRING_ENABLE 1`, both | `status` DRIVER_OK\|DRIVER\|ACKNOWLEDGE | `virtio_device_ready()` |
+//! | first kick of vring 0 after `SET_VRING_ENABLE 1` of both | `status` DRIVER_OK\|DRIVER\|ACKNOWLEDGE | `virtio_device_ready()` in `rpmsg_probe()` |
 //! | `SET_VRING_ENABLE 0` | `status` 0 | `rproc_virtio_reset()` |
 //! | end of connection | nothing (a crashed Linux leaves `DRIVER_OK` behind) | — |
 
@@ -139,6 +139,13 @@ pub enum Request {
         index: u32,
         /// Enable (1) or disable (0).
         enable: bool,
+    },
+    /// Linux kicked vring `index` (its kick eventfd fired): not a vhost-user message, but the
+    /// one sign of `virtio_device_ready()`, which `rpmsg_probe()` calls right before its first
+    /// kick of vring 0.
+    Kick {
+        /// Vring index.
+        index: u32,
     },
     /// Any other request; refused.
     Unsupported {
@@ -282,6 +289,8 @@ pub struct Translator {
     num: [Option<u32>; 2],
     addr_set: [bool; 2],
     enabled: [bool; 2],
+    /// DRIVER_OK written (the first kick of vring 0 after both rings were enabled).
+    ready: bool,
 }
 
 impl Translator {
@@ -419,9 +428,20 @@ impl Translator {
                 self.enabled[i] = enable;
                 if !enable {
                     // Clean shutdown: virtio_rpmsg_remove() → rproc_virtio_reset().
+                    self.ready = false;
                     put_status(table, &vdev, 0)?;
-                } else if self.enabled == [true, true] {
-                    // virtio_device_ready() after rpmsg_probe().
+                }
+                Ok(Action::Done)
+            }
+            Request::Kick { index } => {
+                let i = vring_index(index)?;
+                if i == 0 && !self.ready && self.enabled == [true, true] {
+                    // rpmsg_probe(): rx buffers posted, the name-service endpoint created,
+                    // virtio_device_ready() (status DRIVER_OK), then the first kick of vring 0.
+                    // DRIVER_OK any earlier would let the firmware announce its endpoints
+                    // before Linux can hear them.
+                    let vdev = self.owned("kick")?;
+                    self.ready = true;
                     put_status(
                         table,
                         &vdev,

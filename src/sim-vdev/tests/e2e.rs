@@ -301,6 +301,20 @@ fn linux_boots_kicks_crashes_and_boots_again() {
     );
     assert_eq!(fw.fields().gfeatures, 1);
     let fds = linux.start_vrings();
+    // Both rings enabled is not DRIVER_OK yet: rpmsg_probe() sets it right before it first
+    // kicks vring 0.
+    assert_eq!(
+        fw.fields().status,
+        3,
+        "no DRIVER_OK before the first kick of vring 0"
+    );
+    // Linux kicks vring 1 (still not ready), then vring 0: the firmware gets KICK 1, KICK 0,
+    // and DRIVER_OK is in the table before KICK 0 reaches it.
+    fds[1].0.write(1).unwrap();
+    assert_eq!(fw.kicks.recv_timeout(TIMEOUT), Ok(1));
+    assert_eq!(fw.fields().status, 3);
+    fds[0].0.write(1).unwrap();
+    assert_eq!(fw.kicks.recv_timeout(TIMEOUT), Ok(0));
     assert_eq!(
         fw.fields(),
         Fields {
@@ -309,12 +323,6 @@ fn linux_boots_kicks_crashes_and_boots_again() {
             vrings: [vring(DESC[0] as u32, 0), vring(DESC[1] as u32, 1)],
         }
     );
-
-    // Linux kicks vring 1, then vring 0: the firmware gets KICK 1, KICK 0.
-    fds[1].0.write(1).unwrap();
-    assert_eq!(fw.kicks.recv_timeout(TIMEOUT), Ok(1));
-    fds[0].0.write(1).unwrap();
-    assert_eq!(fw.kicks.recv_timeout(TIMEOUT), Ok(0));
     // The firmware kicks: both call fds fire.
     fw.link.send(&Msg::new(kind::KICK, 0, 0), None).unwrap();
     for (_, call) in &fds {
@@ -349,11 +357,11 @@ fn linux_boots_kicks_crashes_and_boots_again() {
     fw.ack.store(0, Ordering::SeqCst);
     let mut linux = Linux::probe(s.connect()).unwrap();
     let fds = linux.start_vrings();
+    fds[0].0.write(1).unwrap();
+    assert_eq!(fw.kicks.recv_timeout(TIMEOUT), Ok(0));
     assert_eq!(fw.fields().status, 7);
     fw.link.send(&Msg::new(kind::KICK, 1, 0), None).unwrap();
     assert!(readable(&fds[0].1) && readable(&fds[1].1));
-    fds[0].0.write(1).unwrap();
-    assert_eq!(fw.kicks.recv_timeout(TIMEOUT), Ok(0));
     // Clean poweroff: both rings disabled (reverse order), GET_FEATURES, EOF.
     linux.fe.set_vring_enable(1, false).unwrap();
     linux.fe.set_vring_enable(0, false).unwrap();

@@ -46,6 +46,7 @@ fn boot() -> Vec<Request> {
 struct Model {
     region: Option<Region>,
     enabled: [bool; 2],
+    ready: bool,
 }
 
 impl Model {
@@ -92,10 +93,14 @@ impl Model {
             Request::SetVringEnable { index, enable } => {
                 self.enabled[index as usize] = enable;
                 if !enable {
+                    self.ready = false;
                     t[status] = 0;
-                } else if self.enabled == [true, true] {
-                    t[status] = 7;
                 }
+            }
+            // virtio_device_ready() comes right before rpmsg_probe()'s first kick of vring 0.
+            Request::Kick { index: 0 } if self.enabled == [true, true] && !self.ready => {
+                self.ready = true;
+                t[status] = 7;
             }
             Request::Eof => *self = Self::default(),
             _ => {}
@@ -137,15 +142,9 @@ fn every_recording_replays_as_remoteproc_would_write() {
         let reqs = load(&f);
         assert_eq!(reqs.first(), Some(&Request::SetOwner), "{}", f.display());
         let tables = replay_checked(&f.display().to_string(), &reqs);
-        // After every boot (both rings enabled), the firmware sees a complete vdev.
+        // After every boot (the first kick of vring 0), the firmware sees a complete vdev.
         for (req, t) in reqs.iter().zip(&tables) {
-            if matches!(
-                req,
-                Request::SetVringEnable {
-                    index: 1,
-                    enable: true
-                }
-            ) {
+            if matches!(req, Request::Kick { index: 0 }) {
                 let v = fields(t);
                 assert_eq!(v.status, 7);
                 assert_eq!(v.gfeatures, 1, "VIRTIO_RPMSG_F_NS");
@@ -210,8 +209,13 @@ fn recorded_uml61_boot_poweroff_and_crash_reboot() {
     let t = replay_checked("recorded boot+poweroff", &reqs);
     let on = reqs
         .iter()
-        .rposition(|r| matches!(r, Request::SetVringEnable { enable: true, .. }))
+        .position(|r| matches!(r, Request::Kick { index: 0 }))
         .unwrap();
+    assert_eq!(
+        fields(&t[on - 1]).status,
+        3,
+        "both rings on, no kick yet: not ready"
+    );
     let up = fields(&t[on]);
     assert_eq!((up.status, up.gfeatures), (7, 1));
     assert_eq!(up.vrings, [vring(0x9c_0000, 0), vring(0x9c_4000, 1)]);
